@@ -1,0 +1,5 @@
+import sys
+
+from voxpost.cli import main
+
+sys.exit(main())

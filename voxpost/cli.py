@@ -1,0 +1,198 @@
+"""The ``voxpost`` command: one subcommand per capability, each a thin layer over the library.
+
+Errors a user can cause print one line, ``voxpost: error: ...``, and exit with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from voxpost import __version__
+from voxpost.errors import VoxpostError
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise VoxpostError(f"{message} (see '{self.prog} --help')")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="voxpost", description="Audio post-production and voice engine for film and television.")
+    p.add_argument("--version", action="version", version=f"voxpost {__version__}")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or notes on stderr")
+    common = _Parser(add_help=False)
+    common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                        help="no progress bars or notes on stderr")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    s = sub.add_parser("info", parents=[common], help="print sample rate, channels, frames, duration, subtype and timecode as JSON")
+    s.add_argument("files", nargs="+", metavar="FILE")
+    s.set_defaults(run=cmd_info)
+
+    s = sub.add_parser("process", parents=[common], help="run files through a preset chain")
+    s.add_argument("inputs", nargs="+", metavar="IN")
+    s.add_argument("-o", "--output", required=True, metavar="OUT",
+                   help="output file, or a directory for several inputs (DIR/<input file name>)")
+    s.add_argument("--preset", required=True, metavar="NAME|FILE", help="preset name (see 'voxpost presets') or .toml path")
+    s.add_argument("--sample-rate", type=int, metavar="HZ", help="resample the output (default: keep the input's)")
+    s.add_argument("--subtype", metavar="S", help="output sample format, e.g. PCM_16, PCM_24, FLOAT (default: keep)")
+    s.add_argument("--force", action="store_true", help="replace existing outputs (inputs are never replaced)")
+    s.set_defaults(run=cmd_process)
+
+    s = sub.add_parser("presets", parents=[common], help="list the presets with a one-line description")
+    s.set_defaults(run=cmd_presets)
+
+    s = sub.add_parser("models", parents=[common], help="the model checkpoint registry")
+    msub = s.add_subparsers(dest="models_command", metavar="ACTION", parser_class=_Parser, required=True)
+    m = msub.add_parser("list", parents=[common], help="every checkpoint the engine can use, and whether it is installed")
+    m.add_argument("--json", action="store_true")
+    m.set_defaults(run=cmd_models_list)
+    m = msub.add_parser("path", parents=[common], help="print the verified path of an installed checkpoint")
+    m.add_argument("name")
+    m.set_defaults(run=cmd_models_path)
+
+    s = sub.add_parser("doctor", parents=[common], help="list each backend and model, whether it is available, and how to provide it")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(run=cmd_doctor)
+
+    s = sub.add_parser("demo", parents=[common], help="build an example scene (or take --input) and run every capability on it")
+    s.add_argument("--input", metavar="FILE", help="use this recording instead of the built-in scene")
+    s.add_argument("--out", default="demo-out", metavar="DIR", help="where results and the report go (default: demo-out)")
+    s.set_defaults(run=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        if not getattr(args, "run", None):
+            build_parser().print_help(sys.stderr)
+            return EXIT_USAGE
+        return args.run(args) or 0
+    except VoxpostError as exc:
+        print(f"voxpost: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("voxpost: interrupted; no partial output was left", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+# -- commands ---------------------------------------------------------------------------------
+def cmd_info(args: argparse.Namespace) -> int:
+    from voxpost.audio import info
+
+    results = [info(f) for f in args.files]
+    print(json.dumps(results[0] if len(results) == 1 else results, indent=2))
+    return 0
+
+
+def cmd_process(args: argparse.Namespace) -> int:
+    from voxpost.presets import load_preset
+    from voxpost.render import output_paths, render_file
+    from voxpost.stream import AudioReader, check_output_path
+
+    if args.sample_rate is not None and not 1000 <= args.sample_rate <= 768000:
+        raise VoxpostError(f"--sample-rate {args.sample_rate} is outside 1000..768000 Hz")
+    preset = load_preset(args.preset)
+    outputs = output_paths(args.inputs, args.output)
+    if len(outputs) > 1:
+        Path(args.output).mkdir(parents=True, exist_ok=True)
+    if len(set(outputs)) != len(outputs):
+        raise VoxpostError("several inputs share a file name; they would write the same output")
+    # Check everything before writing anything: a bad third input must not leave two outputs behind.
+    for src in args.inputs:
+        AudioReader(src).close()
+    for dst in outputs:
+        check_output_path(dst, overwrite=args.force, protect=args.inputs)
+    for src, dst in zip(args.inputs, outputs):
+        with _progress(args, f"{Path(src).name} -> {dst}") as tick:
+            report = render_file(src, dst, preset.chain, sample_rate=args.sample_rate, subtype=args.subtype,
+                                 overwrite=args.force, protect=args.inputs, progress=tick)
+        if not args.quiet:
+            print(f"{src} -> {dst}  ({report['frames_out']} frames, {report['subtype']}, "
+                  f"rtf {report['rtf']})", file=sys.stderr)
+    return 0
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    from voxpost.presets import list_presets
+
+    for p in list_presets():
+        print(f"{p.name:<20} {p.description}")
+    return 0
+
+
+def cmd_models_list(args: argparse.Namespace) -> int:
+    from voxpost.models import Registry
+
+    rows = Registry.load().status()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for r in rows:
+        state = "installed" if r["installed"] else "missing"
+        print(f"{r['name']:<32} {r['capability']:<12} {state:<10} {r['size_mb']:>8} MB  {r['licence']}")
+    return 0
+
+
+def cmd_models_path(args: argparse.Namespace) -> int:
+    from voxpost.models import Registry
+
+    print(Registry.load().path(args.name))
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from voxpost.doctor import checks
+
+    rows = checks()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for r in rows:
+        mark = "ok " if r["available"] else "-- "
+        print(f"{mark} {r['name']:<34} {r['detail']}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from voxpost.demo import run_demo
+
+    report = run_demo(out_dir=Path(args.out), input_path=args.input, quiet=args.quiet)
+    print(report["summary"])
+    return 0
+
+
+@contextmanager
+def _progress(args: argparse.Namespace, label: str) -> Iterator[Callable[[int, int | None], None] | None]:
+    """A rich progress bar on stderr when it is a terminal and not ``--quiet``; else nothing."""
+    if args.quiet or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TimeRemainingColumn
+
+    with Progress("[progress.description]{task.description}", BarColumn(), TaskProgressColumn(),
+                  TimeRemainingColumn(), console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def tick(done: int, total: int | None) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield tick
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""``voxpost demo``: build an example scene with no downloads and run every capability on it.
+
+The scene is a period-film problem in miniature: a voiced, formant-shaped "line" over traffic
+rumble, a DC offset and hiss, in a 48 kHz, 24-bit Broadcast WAV stamped 10:00:00:00 with iXML.
+Each capability adds its step here; the report (``report.json`` and ``report.md``) gives what was
+measured, not just what ran.
+"""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import signal
+
+from voxpost import __version__, bwf
+from voxpost.audio import Audio, info, load, save
+from voxpost.presets import load_preset
+from voxpost.render import render_file
+
+SCENE_RATE = 48000
+SCENE_FPS = Fraction(25)
+DEMO_PRESET = "dialogue-prep"
+
+
+def example_scene(*, duration_s: float = 6.0, seed: int = 0) -> Audio:
+    """A synthetic dialogue scene: voice-like buzz through formants, rumble below 60 Hz, DC, hiss."""
+    rng = np.random.default_rng(seed)
+    sr = SCENE_RATE
+    t = np.arange(int(duration_s * sr)) / sr
+    f0 = 118.0 * (1 + 0.04 * np.sin(2 * np.pi * 0.7 * t))  # a drifting male pitch
+    phase = 2 * np.pi * np.cumsum(f0) / sr
+    buzz = signal.sawtooth(phase, 0.1)
+    voice = np.zeros_like(buzz)
+    for formant_hz, bw_hz, gain in ((700, 110, 1.0), (1220, 120, 0.5), (2600, 160, 0.25)):
+        sos = signal.butter(2, [formant_hz - bw_hz, formant_hz + bw_hz], "bandpass", fs=sr, output="sos")
+        voice += gain * signal.sosfilt(sos, buzz)
+    syllables = np.clip(np.sin(2 * np.pi * 3.1 * t), 0, None) ** 0.7 * (t % 3.0 < 2.4)
+    voice *= 0.25 * syllables / max(1e-9, np.abs(voice).max())
+    rumble = signal.sosfilt(signal.butter(4, [18, 55], "bandpass", fs=sr, output="sos"), rng.standard_normal(t.size))
+    rumble *= 0.12 / np.abs(rumble).max()
+    hiss = 0.002 * rng.standard_normal((2, t.size))
+    left = voice + rumble + 0.05
+    right = 0.8 * voice + rumble + 0.05
+    samples = (np.stack([left, right]) + hiss).astype(np.float32)
+    tc = 10 * 3600 * sr  # 10:00:00:00
+    ixml = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><BWFXML><IXML_VERSION>2.10</IXML_VERSION>"
+            "<PROJECT>voxpost demo</PROJECT><SCENE>1A</SCENE><TAKE>3</TAKE>"
+            "<SPEED><TIMECODE_RATE>25/1</TIMECODE_RATE><TIMECODE_FLAG>NDF</TIMECODE_FLAG></SPEED></BWFXML>")
+    meta = {"subtype": "PCM_24", "fps": SCENE_FPS, "ixml": ixml,
+            "bext": bwf.Bext(description="voxpost demo scene 1A take 3", originator="voxpost")}
+    return Audio(samples, sr, tc, meta)
+
+
+def band_db(x: np.ndarray, sample_rate: int, lo_hz: float, hi_hz: float) -> float:
+    """Energy of ``x`` (all channels) between ``lo_hz`` and ``hi_hz``, in dB."""
+    spec = np.abs(np.fft.rfft(x, axis=-1)) ** 2
+    freqs = np.fft.rfftfreq(x.shape[-1], 1 / sample_rate)
+    band = (freqs >= lo_hz) & (freqs < hi_hz)
+    return float(10 * np.log10(spec[..., band].sum() + 1e-30))
+
+
+def run_demo(*, out_dir: Path, input_path: str | None = None, quiet: bool = False) -> dict[str, Any]:
+    """Run the demo into ``out_dir``; returns the report (also written as JSON and Markdown)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if input_path is None:
+        src = out_dir / "scene.wav"
+        save(example_scene(), src, overwrite=True)
+    else:
+        src = Path(input_path)
+    dst = out_dir / f"{src.stem}.{DEMO_PRESET}.wav"
+    preset = load_preset(DEMO_PRESET)
+    report: dict[str, Any] = {"voxpost": __version__, "input": str(src), "info_in": info(src)}
+
+    # Engine foundation: streaming render through a preset chain, metadata kept, alignment exact.
+    report["process"] = render_file(src, dst, preset.chain, overwrite=True, protect=[src])
+    report["info_out"] = info(dst)
+    before, after = load(src), load(dst)
+    rate = before.sample_rate
+    speech_lo, speech_hi = 300.0, min(3400.0, rate / 2)
+    whole = preset.chain.render(before)
+    live = preset.chain.render(before, block_frames=max(1, rate // 100))  # 10 ms blocks
+    report["measurements"] = {
+        "rumble_removed_db": round(band_db(before.samples, rate, 15, 55) - band_db(after.samples, rate, 15, 55), 2),
+        "speech_band_change_db": round(band_db(after.samples, rate, speech_lo, speech_hi)
+                                       - band_db(before.samples, rate, speech_lo, speech_hi), 3),
+        "dc_in": round(float(before.samples.mean()), 5),
+        "dc_out": round(float(after.samples.mean()), 6),
+        "latency_samples": preset.chain.latency_samples,
+        "frames_in": before.frames, "frames_out": after.frames,
+        "max_diff_10ms_vs_whole_file": float(np.abs(live.samples - whole.samples).max()),
+        "timecode_in": report["info_in"]["timecode"], "timecode_out": report["info_out"]["timecode"],
+        "ixml_kept": before.metadata.get("ixml") == after.metadata.get("ixml"),
+    }
+    m = report["measurements"]
+    report["summary"] = (
+        f"voxpost demo: {src.name} -> {dst} with preset '{DEMO_PRESET}': "
+        f"rumble -{m['rumble_removed_db']} dB, speech band {m['speech_band_change_db']:+} dB, "
+        f"DC {m['dc_in']} -> {m['dc_out']}, {m['frames_out']}/{m['frames_in']} frames, "
+        f"timecode {m['timecode_out']}, 10 ms vs whole-file max diff {m['max_diff_10ms_vs_whole_file']:.1e}; "
+        f"report in {out_dir / 'report.md'}"
+    )
+    (out_dir / "report.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+    (out_dir / "report.md").write_text(_markdown(report))
+    return report
+
+
+def _markdown(report: dict[str, Any]) -> str:
+    lines = [f"# voxpost {report['voxpost']} demo", "", f"Input: `{report['input']}`", "",
+             "## Cleanup chain (preset `dialogue-prep`)", "", "| measurement | value |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in report["measurements"].items()]
+    lines += ["", f"Real-time factor: {report['process']['rtf']}", ""]
+    return "\n".join(lines)

@@ -1,0 +1,93 @@
+"""``voxpost doctor``: each backend and model, whether it is available, and if not, why and how to fix it."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+
+def _row(name: str, available: bool, detail: str) -> dict[str, Any]:
+    return {"name": name, "available": available, "detail": detail}
+
+
+def _probe(name: str, fn: Callable[[], str], fix: str) -> dict[str, Any]:
+    try:
+        return _row(name, True, fn())
+    except Exception as exc:  # noqa: BLE001 - doctor reports any failure as unavailable
+        return _row(name, False, f"{type(exc).__name__}: {' '.join(str(exc).split())[:120]}; {fix}")
+
+
+def _version(module: str) -> Callable[[], str]:
+    def fn() -> str:
+        m = importlib.import_module(module)
+        return f"{module} {getattr(m, '__version__', '')}".strip()
+    return fn
+
+
+def _libsndfile() -> str:
+    import soundfile as sf
+
+    return f"libsndfile {sf.__libsndfile_version__}: WAV/BWF/RF64, FLAC, AIFF, Ogg Vorbis/Opus"
+
+
+def _ffmpeg() -> str:
+    import av
+
+    libs = getattr(av, "library_versions", {})
+    ver = ".".join(map(str, libs.get("libavformat", ()))) or "?"
+    return f"PyAV {av.__version__} (libavformat {ver}): audio of .mpg .mp4 .mov .mkv, Opus, MP3, AAC"
+
+
+def _cuda() -> str:
+    from voxpost.dsp.biquad_cuda import available
+
+    if not available():
+        raise RuntimeError("no CUDA GPU visible to numba")
+    from numba import cuda
+
+    return f"numba.cuda on {cuda.get_current_device().name}"
+
+
+def _torch() -> str:
+    import torch
+    import torchaudio
+
+    gpu = "CUDA " + torch.version.cuda if torch.cuda.is_available() else "CPU only"
+    return f"torch {torch.__version__}, torchaudio {torchaudio.__version__}, {gpu}"
+
+
+def checks() -> list[dict[str, Any]]:
+    """One row per backend and per registered model."""
+    pip = "reinstall with: .venv/bin/pip install -e ."
+    rows = [
+        _probe("audio I/O: libsndfile", _libsndfile, pip),
+        _probe("audio I/O: FFmpeg (PyAV)", _ffmpeg, pip),
+        _probe("resampling: libsoxr", _version("soxr"), pip),
+        _probe("DSP kernels: numba (CPU)", _version("numba"), pip),
+        _probe("DSP kernels: numba.cuda (GPU)", _cuda,
+               "kernels run on the CPU; install an NVIDIA driver to use the CUDA versions"),
+        _probe("neural backend: torch", _torch, pip),
+        _probe("transcription: openai-whisper", _version("whisper"), pip),
+        _probe("diarization: pyannote.audio", _version("pyannote.audio"), pip),
+    ]
+    try:
+        from voxpost.models import Registry
+
+        registry = Registry.load()
+        for r in registry.status():
+            if r["installed"]:
+                rows.append(_row(f"model: {r['name']}", True, r["path"]))
+            else:
+                entry = registry.get(r["name"])
+                rows.append(_row(f"model: {r['name']}", False,
+                                 f"not installed; download {entry.url} into {_target(entry.file)}"))
+    except Exception as exc:  # noqa: BLE001
+        rows.append(_row("model registry", False, f"{exc}"))
+    return rows
+
+
+def _target(file: str) -> str:
+    from voxpost.models import search_dirs
+
+    return str(search_dirs()[0] / file)
