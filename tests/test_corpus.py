@@ -53,3 +53,22 @@ def test_process_corpus_keeps_length(corpus, tmp_path, name):
     out = run_cli("process", src, "-o", tmp_path / (src.stem + ".wav"), "--preset", "dialogue-prep")
     assert out.returncode == 0, out.stderr
     assert load(tmp_path / (src.stem + ".wav")).frames == load(src).frames
+
+
+def test_video_inputs_into_a_directory_become_wav(corpus, tmp_path):
+    videos = [corpus / "video" / "grid_bbaf2n.mpg", corpus / "video" / "grid_pwij3p.mpg"]
+    out = run_cli("process", *videos, "-o", tmp_path / "out", "--preset", "dialogue-prep")
+    assert out.returncode == 0, out.stderr
+    for v in videos:
+        wav = load(tmp_path / "out" / (v.stem + ".wav"))
+        assert (wav.channels, wav.sample_rate, wav.frames) == (2, 44100, load(v).frames)
+        assert wav.metadata["subtype"] == "PCM_16"  # MP2 decodes to 16-bit samples
+
+
+def test_demo_takes_an_input(corpus, tmp_path):
+    src = corpus / "speech" / "LJ001-0001.wav"
+    out = run_cli("demo", "--input", src, "--out", tmp_path / "d")
+    assert out.returncode == 0, out.stderr
+    report = json.loads((tmp_path / "d" / "report.json").read_text())
+    assert report["measurements"]["frames_out"] == report["measurements"]["frames_in"] == 212893
+    assert (tmp_path / "d" / "LJ001-0001.dialogue-prep.wav").is_file()

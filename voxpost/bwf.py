@@ -160,7 +160,10 @@ def encode(block: np.ndarray, subtype: str) -> bytes:
     if subtype in ("FLOAT", "DOUBLE"):
         return inter.astype(dtype, copy=False).tobytes()
     scale = float(1 << (bits - 1))
-    ints = np.clip(np.rint(inter.astype(np.float64) * scale), -scale, scale - 1)
+    # Scaling by a power of two is exact in float32, which holds every 8/16/24-bit value; 32-bit
+    # needs float64 so that the clip bound 2**31 - 1 is representable.
+    work = inter.astype(np.float64) if bits > 24 else inter.astype(np.float32, copy=False)
+    ints = np.clip(np.rint(work * work.dtype.type(scale)), -scale, scale - 1)
     if subtype == "PCM_U8":
         return (ints + 128).astype("u1").tobytes()
     if subtype == "PCM_24":

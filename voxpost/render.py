@@ -70,10 +70,14 @@ def render_file(src: str | os.PathLike, dst: str | os.PathLike, chain: Chain, *,
 
 def output_paths(inputs: list[str], output: str) -> list[Path]:
     """One output per input: ``output`` itself for one input, ``output/<input name>`` for several
-    (or when ``output`` is an existing directory)."""
+    (or when ``output`` is an existing directory); inputs voxpost cannot write (video) get ``.wav``."""
+    from voxpost.stream import WRITE_FORMATS
+
     out = Path(output)
     if len(inputs) > 1 or out.is_dir():
-        return [out / Path(i).name for i in inputs]
+        names = [Path(i).name for i in inputs]
+        # a video or another read-only format becomes a WAV of the same name
+        return [out / (n if Path(n).suffix.lower() in WRITE_FORMATS else Path(n).stem + ".wav") for n in names]
     return [out]
 
 

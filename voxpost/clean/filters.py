@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
-from scipy import signal
 
 from voxpost.dsp.biquad import sosfilt
 from voxpost.errors import ParameterError
@@ -52,6 +51,8 @@ class HighPass(_SOSStage):
     order: int = param(4, min=1, max=16, help="filter order (slope = 6 dB/octave per order)")
 
     def design(self) -> np.ndarray:
+        from scipy import signal
+
         self._check_cutoff(self.cutoff_hz)
         return signal.butter(self.order, self.cutoff_hz, "highpass", fs=self.sample_rate, output="sos")
 
@@ -66,6 +67,8 @@ class LowPass(_SOSStage):
     order: int = param(4, min=1, max=16, help="filter order (slope = 6 dB/octave per order)")
 
     def design(self) -> np.ndarray:
+        from scipy import signal
+
         self._check_cutoff(self.cutoff_hz)
         return signal.butter(self.order, self.cutoff_hz, "lowpass", fs=self.sample_rate, output="sos")
 
