@@ -31,8 +31,12 @@ def main() -> int:
         print("voxpost: creating .venv/", file=sys.stderr)
         venv.EnvBuilder(with_pip=True).create(VENV)
     print("voxpost: installing dependencies into .venv/ (torch is a few GB the first time)", file=sys.stderr)
-    subprocess.run([PY, "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
-    subprocess.run([PY, "-m", "pip", "install", "-q", "-e", f"{ROOT}[test]"], check=True)
+    for args in (["--upgrade", "pip"], ["-e", f"{ROOT}[test]"]):
+        done = subprocess.run([PY, "-m", "pip", "install", "-q", *args], capture_output=True, text=True)
+        if done.returncode != 0:
+            print(done.stdout[-4000:] + done.stderr[-4000:], file=sys.stderr)
+            print(f"voxpost: pip install {' '.join(args)} failed (exit {done.returncode})", file=sys.stderr)
+            return 1
     STAMP.write_text(want + "\n")
     return 0
 
