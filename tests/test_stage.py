@@ -125,3 +125,41 @@ def test_parameters_are_checked_with_units_in_the_message():
 def test_process_before_prepare_is_a_bug():
     with pytest.raises(RuntimeError, match="prepare"):
         HighPass().process(np.zeros((1, 10), np.float32))
+
+
+@register
+class _PeakNormalize(Stage):
+    """A stage that must hear the whole programme first: scales its input's peak to ``peak``."""
+
+    kind: ClassVar[str] = "test_peak_normalize"
+    needs_analysis: ClassVar[bool] = True
+    peak: float = param(1.0)
+
+    def analyse(self, blocks):
+        self.seen = max((float(np.abs(b).max()) for b in blocks), default=0.0)
+
+    def process(self, block):
+        return block * np.float32(self.peak / self.seen)
+
+    def report(self):
+        return {"peak_in": self.seen}
+
+
+@pytest.mark.parametrize("block_frames", [None, 480])
+def test_analysis_pass_sees_the_output_of_earlier_stages(block_frames):
+    a = Audio(np.concatenate([tone(440, seconds=0.5, amplitude=0.5)], axis=0), 48000)
+    chain = Chain([Gain(gain_db=-6.0), _PeakNormalize(peak=0.25), _Lookahead(delay_samples=100)])
+    out = chain.render(a, block_frames=block_frames)
+    assert abs(chain.report()["peak_in"] - 0.5 * 10 ** (-6 / 20)) < 1e-6
+    assert abs(np.abs(out.samples).max() - 0.25) < 1e-6
+    assert out.frames == a.frames
+
+
+def test_render_file_runs_the_analysis_pass(tmp_path):
+    from voxpost.audio import load, save
+    from voxpost.render import render_file
+
+    save(Audio(tone(440, seconds=1.0, amplitude=0.3), 48000, metadata={"subtype": "FLOAT"}), tmp_path / "in.wav")
+    report = render_file(tmp_path / "in.wav", tmp_path / "out.wav", Chain([_PeakNormalize(peak=0.9)]), block_frames=1000)
+    assert abs(report["peak_in"] - 0.3) < 1e-6
+    assert abs(np.abs(load(tmp_path / "out.wav").samples).max() - 0.9) < 1e-6

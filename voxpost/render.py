@@ -48,6 +48,7 @@ def render_file(src: str | os.PathLike, dst: str | os.PathLike, chain: Chain, *,
         bext = _bext_for_output(reader, out_rate, chain)
         with AudioWriter(dst, sample_rate=out_rate, channels=channels, subtype=subtype or reader.native_subtype,
                          bext=bext, ixml=reader.ixml, overwrite=overwrite, protect=[src, *protect]) as writer:
+            chain.analyse_with(lambda: reader.blocks(block_frames))
             done = 0
             blocks = chain.stream(reader.blocks(block_frames))
             if out_rate != in_rate:
@@ -63,7 +64,7 @@ def render_file(src: str | os.PathLike, dst: str | os.PathLike, chain: Chain, *,
     return {
         "input": str(src), "output": str(dst), "sample_rate": out_rate, "channels": channels,
         "frames_in": reader.frames, "frames_out": frames_out, "subtype": out_subtype,
-        "latency_samples": chain.latency_samples, "seconds": round(seconds, 3),
+        "latency_samples": chain.latency_samples, "seconds": round(seconds, 3), **chain.report(),
         "rtf": round(seconds / duration, 5) if duration else None,
     }
 

@@ -21,7 +21,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -55,6 +55,9 @@ class Stage:
 
     kind: ClassVar[str] = "stage"
     description: ClassVar[str] = ""
+    #: True for a stage that must hear the whole programme before processing it (integrated
+    #: loudness). Offline rendering then makes a first pass through ``analyse``; live use skips it.
+    needs_analysis: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -79,6 +82,16 @@ class Stage:
     def latency_samples(self) -> int:
         """Samples by which the output lags the input."""
         return 0
+
+    def analyse(self, blocks: Iterable[np.ndarray]) -> None:
+        """Offline first pass over this stage's whole input (only when ``needs_analysis``).
+
+        What it learns survives ``reset()``; ``prepare`` has been called before.
+        """
+
+    def report(self) -> dict[str, Any]:
+        """Measurements since the last reset, for reports (e.g. ``{"clicks_repaired": 12}``)."""
+        return {}
 
     # -- conveniences ----------------------------------------------------------------------
     def params(self) -> dict[str, Any]:
@@ -142,6 +155,24 @@ class Chain(Stage):
                 raise RuntimeError(f"stage {s.kind} returned {block.shape[1]} frames for {frames}")
         return block
 
+    def report(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for s in self.stages:
+            out.update(s.report())
+        return out
+
+    def analyse_with(self, source: Callable[[], Iterable[np.ndarray]]) -> None:
+        """Run the offline first pass of every stage that ``needs_analysis``.
+
+        ``source()`` must give the chain's input blocks afresh on each call (one pass per
+        analysing stage, through the stages before it).
+        """
+        for i, stage in enumerate(self.stages):
+            if stage.needs_analysis:
+                before = Chain(self.stages[:i])
+                before.prepare(self.sample_rate, self.channels)
+                stage.analyse(before.stream(source()))
+
     def stream(self, blocks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
         """Process blocks offline with the latency removed: the output lines up with the input.
 
@@ -177,8 +208,12 @@ class Chain(Stage):
         """Offline: the whole ``audio`` through the chain in blocks (whole file when None)."""
         self.prepare(audio.sample_rate, audio.channels)
         n = block_frames or max(1, audio.frames)
-        blocks = (audio.samples[:, i:i + n] for i in range(0, audio.frames, n))
-        parts = list(self.stream(blocks))
+
+        def blocks() -> Iterator[np.ndarray]:
+            return (audio.samples[:, i:i + n] for i in range(0, audio.frames, n))
+
+        self.analyse_with(blocks)
+        parts = list(self.stream(blocks()))
         out = np.concatenate(parts, axis=1) if parts else np.zeros_like(audio.samples)
         return audio.with_samples(out)
 
