@@ -1,6 +1,9 @@
-"""Cleanup stages for dialogue: gain, filters, DC removal (and, later, de-hum, de-click, denoise)."""
+"""Cleanup stages for dialogue: gain, filters, DC removal, de-click, de-clip, de-hum (experimental)."""
 
+from voxpost.clean.declick import DeClick
+from voxpost.clean.declip import DeClip
+from voxpost.clean.dehum import DeHum
 from voxpost.clean.filters import DCBlock, HighPass, LowPass
 from voxpost.clean.gain import Gain
 
-__all__ = ["DCBlock", "Gain", "HighPass", "LowPass"]
+__all__ = ["DCBlock", "DeClick", "DeClip", "DeHum", "Gain", "HighPass", "LowPass"]
