@@ -49,6 +49,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--force", action="store_true", help="replace existing outputs (inputs are never replaced)")
     s.set_defaults(run=cmd_process)
 
+    s = sub.add_parser("clean", parents=[common], help="clean dialogue: rumble, clipping, clicks, loudness (see presets)")
+    s.add_argument("inputs", nargs="+", metavar="IN")
+    s.add_argument("-o", "--output", required=True, metavar="OUT",
+                   help="output file, or a directory for several inputs (DIR/<input file name>)")
+    s.add_argument("--preset", default="period-dialogue", metavar="NAME|FILE",
+                   help="period-dialogue (default), broadcast-r128, netflix-dialogue, ... or a .toml path")
+    s.add_argument("--report", metavar="JSON", help="write measurements (clicks repaired, LUFS in/out, ...) here")
+    s.add_argument("--plot", metavar="PNG", help="write before/after spectrograms here")
+    s.add_argument("--stream", action="store_true",
+                   help="process as live: 10 ms blocks, no look at the whole file (loudness becomes short-term)")
+    s.add_argument("--force", action="store_true", help="replace existing outputs (inputs are never replaced)")
+    s.set_defaults(run=cmd_clean, sample_rate=None, subtype=None)
+
     s = sub.add_parser("presets", parents=[common], help="list the presets with a one-line description")
     s.set_defaults(run=cmd_presets)
 
@@ -99,6 +112,41 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_process(args: argparse.Namespace) -> int:
+    _render_files(args)
+    return 0
+
+
+def cmd_clean(args: argparse.Namespace) -> int:
+    from voxpost.clean.meter import measure_loudness
+    from voxpost.clean.plot import before_after_png
+    from voxpost.stream import AudioReader
+
+    extra = [p for p in (args.report, args.plot) if p]
+    reports = []
+    for src, dst, report in _render_files(args, live=args.stream, also_written=extra):
+        with AudioReader(src) as r_in, AudioReader(dst) as r_out:
+            before, after, rate = r_in.read(), r_out.read(), r_out.sample_rate
+        m_in, m_out = measure_loudness(before, rate), measure_loudness(after, rate)
+        keys = ("hum_hz", "hum_reduction_db", "clicks_repaired", "clipped_samples_repaired", "noise_reduction_db")
+        row = {k: report.get(k) for k in keys}
+        row.update(input=str(src), output=str(dst), lufs_in=_round(m_in["integrated_lufs"]),
+                   lufs_out=_round(m_out["integrated_lufs"]), true_peak_dbtp_out=_round(m_out["true_peak_dbtp"]),
+                   latency_ms=report["latency_ms"], rtf=report["rtf"], preset=args.preset, live=args.stream)
+        reports.append(row)
+        if args.plot:
+            target = Path(args.plot) if len(args.inputs) == 1 else \
+                Path(args.plot).with_name(f"{Path(args.plot).stem}-{Path(src).stem}.png")
+            before_after_png(before, after, rate, target, title=Path(src).name)
+    if args.report:
+        _write_json(Path(args.report), reports[0] if len(reports) == 1 else reports)
+    return 0
+
+
+def _render_files(args: argparse.Namespace, *, live: bool = False, also_written: list[str] = ()) -> list:
+    """Check every input and output first, then render each input through the preset's chain.
+
+    Returns ``(input, output, report)`` per file. Shared by ``process`` and ``clean``.
+    """
     from voxpost.presets import load_preset
     from voxpost.render import output_paths, render_file
     from voxpost.stream import AudioReader, check_output_path
@@ -114,16 +162,37 @@ def cmd_process(args: argparse.Namespace) -> int:
     # Check everything before writing anything: a bad third input must not leave two outputs behind.
     for src in args.inputs:
         AudioReader(src).close()
-    for dst in outputs:
+    for dst in [*outputs, *map(Path, also_written)]:
         check_output_path(dst, overwrite=args.force, protect=args.inputs)
+    done = []
     for src, dst in zip(args.inputs, outputs):
         with _progress(args, f"{Path(src).name} -> {dst}") as tick:
-            report = render_file(src, dst, preset.chain, sample_rate=args.sample_rate, subtype=args.subtype,
-                                 overwrite=args.force, protect=args.inputs, progress=tick)
+            report = render_file(src, dst, preset.chain, live=live, sample_rate=args.sample_rate,
+                                 subtype=args.subtype, overwrite=args.force, protect=args.inputs, progress=tick)
         if not args.quiet:
             print(f"{src} -> {dst}  ({report['frames_out']} frames, {report['subtype']}, "
                   f"rtf {report['rtf']})", file=sys.stderr)
-    return 0
+        done.append((src, dst, report))
+    return done
+
+
+def _round(x: float | None, digits: int = 2) -> float | None:
+    import math
+
+    return None if x is None or not math.isfinite(x) else round(float(x), digits)
+
+
+def _write_json(path: Path, data: object) -> None:
+    """Write JSON atomically (temporary file, then rename)."""
+    import os
+
+    tmp = path.with_name(f".{path.name}.voxpost-{os.getpid()}.part")
+    try:
+        tmp.write_text(json.dumps(data, indent=2) + "\n")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise VoxpostError(f"{path}: cannot write ({exc.strerror})") from None
 
 
 def cmd_presets(args: argparse.Namespace) -> int:

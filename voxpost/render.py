@@ -28,13 +28,17 @@ Progress = Callable[[int, int | None], None]
 
 
 def render_file(src: str | os.PathLike, dst: str | os.PathLike, chain: Chain, *,
-                block_frames: int = BLOCK_FRAMES, sample_rate: int | None = None, subtype: str | None = None,
+                block_frames: int | None = None, live: bool = False, sample_rate: int | None = None,
+                subtype: str | None = None,
                 overwrite: bool = False, protect: Iterable[str | os.PathLike] = (),
                 progress: Progress | None = None) -> dict[str, Any]:
     """Process ``src`` through ``chain`` into ``dst``; returns a small report.
 
     Parameters
     ----------
+    block_frames : frames per block; default :data:`BLOCK_FRAMES`, or 10 ms when ``live``
+    live : process as a live insert would: 10 ms blocks, no look at the whole file first
+        (integrated loudness becomes short-term, see :func:`make_live`)
     sample_rate : resample the output to this rate (libsoxr VHQ); None keeps the input's
     subtype : output sample format; None keeps the input's bit depth where the format allows
     overwrite : replace an existing ``dst`` (never ``src`` nor anything in ``protect``)
@@ -44,11 +48,15 @@ def render_file(src: str | os.PathLike, dst: str | os.PathLike, chain: Chain, *,
     with AudioReader(src) as reader:
         in_rate, channels = reader.sample_rate, reader.channels
         out_rate = sample_rate or in_rate
+        if live:
+            make_live(chain)
+        block_frames = block_frames or (max(1, in_rate // 100) if live else BLOCK_FRAMES)
         chain.prepare(in_rate, channels)
         bext = _bext_for_output(reader, out_rate, chain)
         with AudioWriter(dst, sample_rate=out_rate, channels=channels, subtype=subtype or reader.native_subtype,
                          bext=bext, ixml=reader.ixml, overwrite=overwrite, protect=[src, *protect]) as writer:
-            chain.analyse_with(lambda: reader.blocks(block_frames))
+            if not live:
+                chain.analyse_with(lambda: reader.blocks(block_frames))
             done = 0
             blocks = chain.stream(reader.blocks(block_frames))
             if out_rate != in_rate:
@@ -64,9 +72,24 @@ def render_file(src: str | os.PathLike, dst: str | os.PathLike, chain: Chain, *,
     return {
         "input": str(src), "output": str(dst), "sample_rate": out_rate, "channels": channels,
         "frames_in": reader.frames, "frames_out": frames_out, "subtype": out_subtype,
-        "latency_samples": chain.latency_samples, "seconds": round(seconds, 3), **chain.report(),
+        "latency_samples": chain.latency_samples, "latency_ms": round(1000 * chain.latency_samples / in_rate, 3),
+        "block_frames": block_frames, "seconds": round(seconds, 3), **chain.report(),
         "rtf": round(seconds / duration, 5) if duration else None,
     }
+
+
+def make_live(chain: Chain) -> Chain:
+    """Switch ``chain`` to live operation: stages that need the whole programme (integrated
+    loudness) take their live mode (short-term loudness); a stage without one is an error."""
+    from voxpost.errors import VoxpostError
+
+    for stage in chain.stages:
+        if stage.needs_analysis:
+            choices = getattr(type(stage), "__dataclass_fields__", {}).get("mode")
+            if choices is None or "short_term" not in (choices.metadata.get("choices") or ()):
+                raise VoxpostError(f"stage {stage.kind} needs the whole file and has no live mode")
+            stage.mode = "short_term"
+    return chain
 
 
 def output_paths(inputs: list[str], output: str) -> list[Path]:

@@ -1,0 +1,64 @@
+"""``voxpost clean``: presets, report keys and values, plot, live mode, bad paths."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import soundfile as sf
+
+from conftest import run_cli, tone
+from voxpost.audio import Audio, save
+
+REPORT_KEYS = {"hum_hz", "hum_reduction_db", "clicks_repaired", "clipped_samples_repaired", "noise_reduction_db",
+               "lufs_in", "lufs_out", "true_peak_dbtp_out", "latency_ms", "rtf"}
+
+
+def _clicky(path, seconds=3.0, rate=48000):
+    x = tone(220, sample_rate=rate, seconds=seconds, amplitude=0.2) + tone(330, sample_rate=rate, seconds=seconds,
+                                                                          amplitude=0.1)
+    rng = np.random.default_rng(3)
+    for pos in rng.integers(rate // 10, x.shape[1] - rate // 10, 20):
+        x[0, pos:pos + 3] += 0.6 * rng.choice([-1, 1])
+    save(Audio(x, rate, metadata={"subtype": "PCM_24"}), path)
+    return path
+
+
+def test_clean_synthetic_to_r128_with_report_and_plot(tmp_path):
+    src = _clicky(tmp_path / "in.wav")
+    out = run_cli("clean", src, "-o", tmp_path / "out.wav", "--report", tmp_path / "r.json", "--plot", tmp_path / "p.png")
+    assert out.returncode == 0, out.stderr
+    r = json.loads((tmp_path / "r.json").read_text())
+    assert REPORT_KEYS <= set(r)
+    assert abs(r["lufs_out"] - (-23.0)) <= 0.5
+    assert r["true_peak_dbtp_out"] <= -1.0 + 0.1
+    assert r["clicks_repaired"] >= 18  # 20 clicks of 3 samples added
+    assert sf.info(tmp_path / "out.wav").frames == sf.info(src).frames
+    assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_clean_corpus_speech_netflix(corpus, tmp_path):
+    src = corpus / "speech" / "jfk.flac"
+    out = run_cli("clean", src, "-o", tmp_path / "jfk.wav", "--preset", "netflix-dialogue", "--report", tmp_path / "r.json")
+    assert out.returncode == 0, out.stderr
+    r = json.loads((tmp_path / "r.json").read_text())
+    assert r["true_peak_dbtp_out"] <= -2.0 + 0.1
+    assert r["lufs_out"] < r["lufs_in"] - 10  # -12.5 LUFS in, about -27 dialogue-gated out
+
+
+def test_clean_stream_is_live(tmp_path):
+    src = _clicky(tmp_path / "in.wav")
+    out = run_cli("clean", src, "-o", tmp_path / "live.wav", "--stream", "--preset", "broadcast-r128",
+                  "--report", tmp_path / "r.json")
+    assert out.returncode == 0, out.stderr
+    r = json.loads((tmp_path / "r.json").read_text())
+    assert r["live"] is True and r["latency_ms"] <= 20.0
+    assert r["true_peak_dbtp_out"] <= -1.0 + 0.1
+    assert sf.info(tmp_path / "live.wav").frames == sf.info(src).frames
+
+
+def test_clean_bad_report_path_writes_nothing(tmp_path):
+    src = _clicky(tmp_path / "in.wav", seconds=0.5)
+    out = run_cli("clean", src, "-o", tmp_path / "out.wav", "--report", tmp_path / "no" / "r.json")
+    assert out.returncode == 2 and out.stderr.startswith("voxpost: error:") and "does not exist" in out.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]
