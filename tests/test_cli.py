@@ -214,5 +214,8 @@ def test_demo_runs_and_measures(tmp_path):
     assert m["timecode_out"] == m["timecode_in"] == "10:00:00:00"
     assert m["ixml_kept"]
     assert (tmp_path / "demo" / "report.md").is_file()
+    c = report["cleanup"]
+    assert c["clicks_repaired"] >= c["clicks_added"] - 2
+    assert abs(c["lufs_out"] - (-23.0)) <= 0.5 and c["true_peak_dbtp_out"] <= -0.9
     # running again replaces its own outputs
     assert run_cli("demo", "--out", tmp_path / "demo").returncode == 0
