@@ -33,3 +33,14 @@ def tone(freq_hz: float = 1000.0, *, sample_rate: int = 48000, seconds: float = 
     t = np.arange(int(sample_rate * seconds)) / sample_rate
     x = amplitude * np.sin(2 * np.pi * freq_hz * t)
     return np.tile(x, (channels, 1)).astype(np.float32)
+
+
+#: Edge cases every stage must survive: silence, a 0.1 s file, stereo, an 8 kHz file.
+EDGE_CASES = ("silence", "short", "stereo", "8k")
+
+
+def edge_case_shape(case: str) -> tuple[int, int, int]:
+    """``(sample_rate, frames, channels)`` of an :data:`EDGE_CASES` test signal."""
+    sr = 8000 if case == "8k" else 48000
+    frames = int(0.1 * sr) if case == "short" else sr
+    return sr, frames, 2 if case == "stereo" else 1

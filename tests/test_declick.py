@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from conftest import EDGE_CASES, edge_case_shape
 from voxpost.audio import Audio
 from voxpost.clean.declick import DeClick
 from voxpost.dsp.ar import (ar_residual, ar_residual_reference, autocorr, autocorr_reference, fit_ar,
@@ -164,12 +165,10 @@ def test_registered_and_latency_bounded():
         assert 0 < s.latency_samples <= 0.020 * sr
 
 
-@pytest.mark.parametrize("case", ["silence", "short", "stereo", "8k"])
+@pytest.mark.parametrize("case", EDGE_CASES)
 def test_edge_cases_do_not_crash(case):
     rng = np.random.default_rng(0)
-    sr = 8000 if case == "8k" else 48000
-    n = int(0.1 * sr) if case == "short" else sr
-    ch = 2 if case == "stereo" else 1
+    sr, n, ch = edge_case_shape(case)
     if case == "silence":
         x = np.zeros((1, n), np.float32)
     else:

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from conftest import EDGE_CASES, edge_case_shape
 from voxpost.audio import Audio
 from voxpost.clean.declip import DeClip
 from voxpost.dsp.ar import fit_ar, lsar_constrained
@@ -91,12 +92,10 @@ def test_registered_and_latency_bounded():
         assert 0 < s.latency_samples <= 0.020 * sr
 
 
-@pytest.mark.parametrize("case", ["silence", "short", "stereo", "8k"])
+@pytest.mark.parametrize("case", EDGE_CASES)
 def test_edge_cases_do_not_crash(case):
     rng = np.random.default_rng(0)
-    sr = 8000 if case == "8k" else 48000
-    n = int(0.1 * sr) if case == "short" else sr
-    ch = 2 if case == "stereo" else 1
+    sr, n, ch = edge_case_shape(case)
     x = np.zeros((1, n), np.float32) if case == "silence" else \
         np.clip(0.5 * rng.standard_normal((ch, n)), -0.4, 0.4).astype(np.float32)
     stage = DeClip()

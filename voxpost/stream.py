@@ -222,9 +222,12 @@ class AudioWriter:
                              f"{', '.join(sorted(WRITE_FORMATS))}")
         check_output_path(self.path, overwrite=overwrite, protect=protect)
         container, allowed, default = WRITE_FORMATS[ext]
-        self.subtype = subtype if subtype in allowed else default
-        if subtype in ("PCM_16", "PCM_S8", "PCM_U8") and self.subtype == default and default.startswith("PCM"):
-            self.subtype = "PCM_16"
+        if subtype in allowed:
+            self.subtype = subtype
+        elif subtype in ("PCM_S8", "PCM_U8") and "PCM_16" in allowed:
+            self.subtype = "PCM_16"  # 8-bit into a format without it: the nearest depth up
+        else:
+            self.subtype = default
         if container == "OGG" and self.subtype == "OPUS" and sample_rate not in (8000, 12000, 16000, 24000, 48000):
             raise AudioError(f"{self.path}: Opus cannot store {sample_rate} Hz; resample to 48000 Hz or write .flac")
         self.sample_rate, self.channels = sample_rate, channels
