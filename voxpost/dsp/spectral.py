@@ -1,0 +1,157 @@
+"""Spectral gain for denoising: noise-PSD tracking and MMSE log-spectral-amplitude gain, per bin.
+
+Per frame and bin, from the noisy power ``P = |Y|^2``:
+
+1. **Noise tracking** (Gerkmann & Hendriks, "Unbiased MMSE-based noise power estimation with low
+   complexity and low tracking delay", IEEE TASLP 2012): the speech presence probability under a
+   fixed a-priori SNR ``xi_h1`` (15 dB) is ``p = 1 / (1 + (1 + xi_h1) exp(-(P / N) xi_h1 / (1 +
+   xi_h1)))``; its smoothed value ``p_bar`` guards against stagnation (``p <= 0.99`` when ``p_bar >
+   0.99``); the noise periodogram estimate ``(1 - p) P + p N`` is smoothed into ``N`` with
+   ``alpha_noise``. It follows noise that changes within a few hundred ms (passing cars), which
+   minimum statistics cannot.
+2. **Gain** (Ephraim & Malah 1985, MMSE-LSA): a-posteriori SNR ``gamma = P / N``; decision-directed
+   a-priori SNR ``xi = alpha_dd * S_prev / N + (1 - alpha_dd) * max(gamma - 1, 0)``, floored at
+   ``xi_min`` (``S_prev`` is the previous frame's clean-power estimate); ``G = xi / (1 + xi) *
+   exp(E1(v) / 2)`` with ``v = gamma * xi / (1 + xi)``; the factor ``exp(E1(v) / 2)`` comes from
+   a 4096-point table in ``log v`` (:data:`LSA_TABLE`, built with ``scipy.special.exp1``), 3x
+   cheaper than evaluating E1.
+3. **Musical-noise control**: the decision-directed recursion itself (Cappe 1994: ``xi`` follows
+   the smoothed clean estimate, not the fluctuating periodogram), the ``xi_min`` floor, and the
+   gain floor ``g_min`` (what a ``strength`` control sets), so residual noise stays a quieter
+   copy of the noise. (Cohen's OM-LSA mix ``G^p g_min^(1-p)`` was tried: on the VoiceBank-DEMAND
+   pairs and on speech with hiss it scored lower in PESQ and SI-SDR, so it is not used.)
+
+Bins are independent and frames are sequential: the GPU kernel runs one thread per ``row x bin``
+(rows: channels, or a batch of takes) with the recursion over frames inside it. The same step function is
+compiled for the CPU (``numba.njit``) and, in :mod:`voxpost.dsp.spectral_cuda`, for the GPU.
+``spectral_gain_reference`` is the plain NumPy version (vectorised over bins) the tests compare
+both with.
+
+State (float64, ``[rows, bins]`` each, updated in place): ``noise`` (negative = not started: the
+first frame initialises it), ``p_bar``, ``prev_clean``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+#: Parameter vector layout for the kernels (float64 array, this order).
+PARAMS = ("alpha_noise", "alpha_p", "xi_h1", "alpha_dd", "xi_min", "g_min")
+#: Power floor, so digital silence does not divide by zero.
+TINY = 1e-20
+
+
+def params_vector(*, alpha_noise: float, alpha_p: float, xi_h1: float, alpha_dd: float,
+                  xi_min: float, g_min: float) -> np.ndarray:
+    """Pack the kernel parameters (see :data:`PARAMS`)."""
+    return np.array([alpha_noise, alpha_p, xi_h1, alpha_dd, xi_min, g_min], np.float64)
+
+
+def new_state(rows: int, bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fresh ``(noise, p_bar, prev_clean)`` state."""
+    return (np.full((rows, bins), -1.0), np.zeros((rows, bins)), np.zeros((rows, bins)))
+
+
+def _lsa_table(v_min: float = 1e-6, v_max: float = 60.0, size: int = 4096):
+    """``exp(E1(v) / 2)`` tabulated on a log grid of ``v`` (linear interpolation in ``log v``)."""
+    from scipy.special import exp1
+
+    u = np.linspace(math.log(v_min), math.log(v_max), size)
+    return np.exp(0.5 * exp1(np.exp(u))), math.log(v_min), (size - 1) / (u[-1] - u[0])
+
+
+#: The MMSE-LSA factor ``exp(E1(v) / 2)`` as a table: ``(values, log(v_min), steps per unit log v)``.
+LSA_TABLE, LSA_U0, LSA_SCALE = _lsa_table()
+
+
+def _step(p_in, noise, p_bar, prev_clean, a_n, a_p, xi_h1, a_dd, xi_min, g_min, lut, u0, scale):
+    """One frame of one bin: returns ``(gain, noise, p_bar, prev_clean)``."""
+    p = p_in + 1e-20
+    if noise < 0.0:
+        noise = p
+    # 1. noise tracking (speech presence probability under xi_h1)
+    ph1 = 1.0 / (1.0 + (1.0 + xi_h1) * math.exp(-(p / noise) * xi_h1 / (1.0 + xi_h1)))
+    p_bar = a_p * p_bar + (1.0 - a_p) * ph1
+    if p_bar > 0.99 and ph1 > 0.99:
+        ph1 = 0.99
+    noise = a_n * noise + (1.0 - a_n) * ((1.0 - ph1) * p + ph1 * noise)
+    if noise < 1e-20:
+        noise = 1e-20
+    # 2. decision-directed a-priori SNR and MMSE-LSA gain
+    gamma = p / noise
+    ml = gamma - 1.0
+    if ml < 0.0:
+        ml = 0.0
+    xi = a_dd * prev_clean / noise + (1.0 - a_dd) * ml
+    if xi < xi_min:
+        xi = xi_min
+    r = xi / (1.0 + xi)
+    x = (math.log(r * gamma) - u0) * scale
+    last = lut.shape[0] - 1
+    if x <= 0.0:
+        h = lut[0]
+    elif x >= last:
+        h = lut[last]
+    else:
+        i = int(x)
+        h = lut[i] + (x - i) * (lut[i + 1] - lut[i])
+    g = r * h
+    if g > 1.0:
+        g = 1.0
+    prev_clean = g * g * p
+    # 3. gain floor
+    out = g if g > g_min else g_min
+    return out, noise, p_bar, prev_clean
+
+
+_step_cpu = njit(cache=True)(_step)
+
+
+@njit(cache=True)
+def spectral_gain(power, noise, p_bar, prev_clean, params, gain):
+    """Gains ``gain[rows, frames, bins]`` (float32, written) for ``power[rows, frames, bins]``.
+
+    State arrays ``[rows, bins]`` are updated in place; ``params`` as :func:`params_vector`.
+    Single-threaded (a file's few channels do not pay for thread start-up; batches go to the
+    GPU kernel); frames in order, bins innermost (contiguous).
+    """
+    rows, frames, bins = power.shape
+    a_n, a_p, xh1, a_dd, xmin, gmin = params[0], params[1], params[2], params[3], params[4], params[5]
+    for r in range(rows):
+        for f in range(frames):
+            for b in range(bins):
+                g, n, pb, pc = _step_cpu(power[r, f, b], noise[r, b], p_bar[r, b], prev_clean[r, b],
+                                         a_n, a_p, xh1, a_dd, xmin, gmin, LSA_TABLE, LSA_U0, LSA_SCALE)
+                gain[r, f, b] = g
+                noise[r, b], p_bar[r, b], prev_clean[r, b] = n, pb, pc
+
+
+def lsa_factor_reference(v: np.ndarray) -> np.ndarray:
+    """``exp(E1(v) / 2)`` from :data:`LSA_TABLE`, as the kernels interpolate it."""
+    x = (np.log(v) - LSA_U0) * LSA_SCALE
+    return np.interp(x, np.arange(LSA_TABLE.size), LSA_TABLE)
+
+
+def spectral_gain_reference(power: np.ndarray, noise: np.ndarray, p_bar: np.ndarray,
+                            prev_clean: np.ndarray, params: np.ndarray) -> np.ndarray:
+    """Plain NumPy version of :func:`spectral_gain` (loops over frames, vectorised over bins)."""
+    a_n, a_p, xh1, a_dd, xmin, gmin = (float(v) for v in params)
+    rows, frames, bins = power.shape
+    gain = np.empty(power.shape, np.float32)
+    for f in range(frames):
+        p = power[:, f, :].astype(np.float64) + 1e-20
+        noise[...] = np.where(noise < 0.0, p, noise)
+        ph1 = 1.0 / (1.0 + (1.0 + xh1) * np.exp(-(p / noise) * xh1 / (1.0 + xh1)))
+        p_bar[...] = a_p * p_bar + (1.0 - a_p) * ph1
+        ph1 = np.where((p_bar > 0.99) & (ph1 > 0.99), 0.99, ph1)
+        noise[...] = np.maximum(a_n * noise + (1.0 - a_n) * ((1.0 - ph1) * p + ph1 * noise), 1e-20)
+        gamma = p / noise
+        xi = np.maximum(a_dd * prev_clean / noise + (1.0 - a_dd) * np.maximum(gamma - 1.0, 0.0), xmin)
+        r = xi / (1.0 + xi)
+        g = np.minimum(r * lsa_factor_reference(r * gamma), 1.0)
+        prev_clean[...] = g * g * p
+        gain[:, f, :] = np.maximum(g, gmin)
+    return gain
