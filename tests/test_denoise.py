@@ -45,7 +45,7 @@ def test_low_delay_stft_reconstructs_exactly(window, hop):
     stft = LowDelaySTFT(window, hop, 2)
     cuts = [0, 1, 17, 1000, 1001, 4444, 7000]
     y = np.concatenate([stft.synthesise(stft.analyse(x[:, a0:b0])) for a0, b0 in zip(cuts, cuts[1:])], axis=1)
-    assert np.abs(y[:, hop:] - x[:, :y.shape[1] - hop]).max() < 1e-12
+    assert np.abs(y[:, hop:] - x[:, :y.shape[1] - hop]).max() < 1e-5     # float32 transforms
 
 
 # -- kernels --------------------------------------------------------------------------------------
