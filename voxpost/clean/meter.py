@@ -131,7 +131,11 @@ def integrated_loudness(samples: np.ndarray, sample_rate: int, *, mask: np.ndarr
 def loudness_range(samples: np.ndarray, sample_rate: int) -> float:
     """EBU Tech 3342 loudness range (LU): 3 s short-term blocks every 100 ms, gated -70 / -20, P95 - P10."""
     x, fs = _as_array(samples, sample_rate)
-    z = _block_powers(_k_power(x, fs), fs, 3.0, 0.1)
+    return _lra(_block_powers(_k_power(x, fs), fs, 3.0, 0.1))
+
+
+def _lra(z: np.ndarray) -> float:
+    """Loudness range from 3 s short-term block powers (gated -70 LUFS and -20 LU; P95 - P10)."""
     if z.size == 0:
         return 0.0
     lj = -0.691 + 10 * np.log10(np.maximum(z, 1e-300))
@@ -196,11 +200,21 @@ def measure_loudness(samples: Any, sample_rate: int | None = None, *, dialogue_g
     single-block estimate), ``true_peak_dbtp`` (4x oversampled, :mod:`voxpost.dsp.truepeak`),
     ``sample_peak_dbfs``, ``loudness_range_lu`` (EBU 3342, when ``lra``) and, with
     ``dialogue_gated``, ``dialogue_lufs`` and ``speech_fraction`` (interim detector).
-    Silence gives ``-inf`` levels, never NaN.
+    Silence gives ``-inf`` levels, never NaN. An iterable of blocks is measured as it streams
+    (:class:`LoudnessAccumulator`, flat memory; within a few thousandths of a LU of pyloudnorm).
     """
+    is_audio = hasattr(samples, "samples") and hasattr(samples, "sample_rate")
+    if not is_audio and not isinstance(samples, np.ndarray) and isinstance(samples, Iterable):
+        if sample_rate is None:
+            raise TypeError("sample_rate is required unless an Audio is given")
+        return measure_stream(samples, int(sample_rate), dialogue_gated=dialogue_gated, lra=lra)
     x, fs = _as_array(samples, sample_rate)
     out: dict[str, float] = {}
-    if x.shape[1] >= int(round(0.4 * fs)) + 1:
+    if x.shape[0] > 5:   # pyloudnorm's meter knows 5 channel weights at most (5.1: LFE excluded here)
+        acc = LoudnessAccumulator(fs, x.shape[0], lra=False, peaks=False)
+        acc.add(x)
+        out["integrated_lufs"] = acc.integrated()
+    elif x.shape[1] >= int(round(0.4 * fs)) + 1:
         import pyloudnorm
 
         meter = pyloudnorm.Meter(fs)
@@ -218,3 +232,207 @@ def measure_loudness(samples: Any, sample_rate: int | None = None, *, dialogue_g
         out["speech_fraction"] = float(mask.mean()) if mask.size else 0.0
         out["dialogue_lufs"] = integrated_loudness(x, fs, mask=mask) if mask.any() else out["integrated_lufs"]
     return out
+
+
+# -- streaming measurement (flat memory) ----------------------------------------------------
+
+class LoudnessAccumulator:
+    """BS.1770-4 / EBU R128 measurement that takes the programme block by block, in flat memory.
+
+    K-weighting runs with carried filter state; the channel-weighted K-weighted power is summed
+    into 100 ms sub-blocks, and only those sub-block mean squares are kept (one float per 100 ms:
+    a 90-minute programme is 54,000 floats, whatever its rate and channel count). At the end,
+    400 ms gating blocks with 75 % overlap are the means of 4 consecutive sub-blocks (3 s
+    short-term blocks for the loudness range: 30), gated at -70 LUFS and -10 LU relative
+    (-20 LU for LRA). True and sample peaks are running maxima. With ``dialogue_gated`` the
+    interim speech detector (:func:`speech_mask`) keeps one level and one voicing value per
+    40 ms frame, decides at the end (its noise floor is a percentile over the whole programme),
+    and gates the 400 ms blocks at least half inside speech.
+
+    Where 100 ms is not a whole number of samples (e.g. 11025 Hz) sub-blocks are
+    ``round(0.1 * fs)`` samples long; pyloudnorm truncates its 400 ms bounds, so the two can
+    differ by a few thousandths of a LU there.
+
+    >>> acc = LoudnessAccumulator(48000, 2)                 # doctest: +SKIP
+    >>> for block in reader.blocks(65536): acc.add(block)   # doctest: +SKIP
+    >>> acc.result()["integrated_lufs"]                     # doctest: +SKIP
+    """
+
+    SUB_S = 0.1
+    FRAME_S = 0.04
+
+    def __init__(self, sample_rate: int, channels: int, *, dialogue_gated: bool = False, lra: bool = True,
+                 peaks: bool = True) -> None:
+        self.fs, self.channels = int(sample_rate), int(channels)
+        self.dialogue_gated, self.lra, self.peaks = dialogue_gated, lra, peaks
+        self.sos = k_weighting_sos(self.fs)
+        self.weights = _channel_weights(self.channels)
+        self.zi = np.zeros((self.sos.shape[0], self.channels, 2))
+        self.sub = max(1, int(round(self.SUB_S * self.fs)))
+        self._acc, self._fill = 0.0, 0
+        self._subs: list[float] = []            # mean square per complete 100 ms sub-block
+        self.frames = 0
+        self._tail_power: np.ndarray = np.zeros(0)  # power of the incomplete sub-block (short files)
+        if peaks:
+            self.poly = tp.design_interpolator(self.fs)
+            self.hist = tp.new_history(self.channels, self.poly)
+            self.true_peak = 0.0
+            self.sample_peak = 0.0
+        if dialogue_gated:
+            self.frame = max(1, int(round(self.FRAME_S * self.fs)))
+            self._mono = np.zeros(0)
+            self._levels: list[np.ndarray] = []
+            self._voiced: list[np.ndarray] = []
+
+    def add(self, block: np.ndarray) -> None:
+        """Add one ``[channels, frames]`` block (float)."""
+        from scipy import signal
+
+        x = np.atleast_2d(np.asarray(block, np.float64))
+        n = x.shape[1]
+        if n == 0:
+            return
+        if x.shape[0] != self.channels:
+            raise ValueError(f"block has {x.shape[0]} channels, the accumulator {self.channels}")
+        self.frames += n
+        y, self.zi = signal.sosfilt(self.sos, x, axis=1, zi=self.zi)
+        power = (self.weights[:, None] * y * y).sum(axis=0)
+        i = 0
+        if self._fill:
+            take = min(n, self.sub - self._fill)
+            self._acc += float(power[:take].sum())
+            self._fill += take
+            i = take
+            if self._fill == self.sub:
+                self._subs.append(self._acc / self.sub)
+                self._acc, self._fill = 0.0, 0
+        whole = (n - i) // self.sub
+        if whole:
+            self._subs.extend(power[i:i + whole * self.sub].reshape(whole, self.sub).mean(axis=1).tolist())
+            i += whole * self.sub
+        if i < n:
+            self._acc += float(power[i:].sum())
+            self._fill += n - i
+        if len(self._subs) < 4:   # keep the power of a programme shorter than one gating block
+            self._tail_power = np.concatenate([self._tail_power, power])
+        else:
+            self._tail_power = np.zeros(0)
+        if self.peaks:
+            x32 = x.astype(np.float32)
+            self.sample_peak = max(self.sample_peak, float(np.abs(x32).max()))
+            self.true_peak = max(self.true_peak, float(tp.truepeak_block(x32, self.poly, self.hist).max()))
+        if self.dialogue_gated:
+            self._add_frames(x.mean(axis=0))
+
+    def _add_frames(self, mono: np.ndarray) -> None:
+        buf = np.concatenate([self._mono, mono])
+        count = buf.size // self.frame
+        if count:
+            level, voiced = _frame_features(buf[: count * self.frame].reshape(count, self.frame), self.fs)
+            self._levels.append(level)
+            self._voiced.append(voiced)
+        self._mono = buf[count * self.frame:]
+
+    def stored_floats(self) -> int:
+        """How many numbers the accumulator holds (grows by 10 per second, 35 with dialogue gating)."""
+        n = len(self._subs) + self._tail_power.size
+        if self.dialogue_gated:
+            n += 2 * sum(a.size for a in self._levels) + self._mono.size
+        return n
+
+    # -- results ------------------------------------------------------------------------------
+    def _blocks(self, k: int) -> np.ndarray:
+        """Mean squares of ``k``-sub-block blocks every sub-block."""
+        s = np.asarray(self._subs)
+        if s.size < k:
+            return np.zeros(0)
+        c = np.concatenate([[0.0], np.cumsum(s)])
+        return (c[k:] - c[:-k]) / k
+
+    def _speech_frames(self) -> np.ndarray:
+        if not self._levels:
+            return np.zeros(0, bool)
+        return _speech_decision(np.concatenate(self._levels), np.concatenate(self._voiced))
+
+    def integrated(self, speech: np.ndarray | None = None) -> float:
+        if len(self._subs) < 4:
+            p = self._tail_power
+            return _gated(np.array([p.mean()]) if p.size else np.zeros(0), 10.0)
+        z = self._blocks(4)
+        # like pyloudnorm (round, not floor), a last block that runs past the end when the
+        # programme ends more than half a step after the last whole block; zero-padded
+        if speech is None and int(round((self.frames / self.fs - 0.4) / self.SUB_S)) + 1 > z.size and self._fill:
+            z = np.append(z, (sum(self._subs[-3:]) * self.sub + self._acc) / (4 * self.sub))
+        if speech is not None:
+            z = z[self._block_speech_fraction(speech, z.size) >= 0.5]
+        return _gated(z, 10.0)
+
+    def _block_speech_fraction(self, speech: np.ndarray, nblocks: int) -> np.ndarray:
+        """Fraction of samples inside speech frames for each 400 ms gating block."""
+        n, sub = self.frame, self.sub
+        cs = np.concatenate([[0], np.cumsum(speech.astype(np.int64))])
+
+        def masked_upto(t: np.ndarray) -> np.ndarray:
+            f = np.minimum(t // n, speech.size)
+            part = np.where(f < speech.size, (t - f * n) * speech[np.minimum(f, speech.size - 1)], 0)
+            return n * cs[f] + part
+
+        starts = np.arange(nblocks) * sub
+        return (masked_upto(starts + 4 * sub) - masked_upto(starts)) / (4 * sub)
+
+    def loudness_range(self) -> float:
+        return _lra(self._blocks(int(round(3.0 / self.SUB_S))))
+
+    def result(self) -> dict[str, float]:
+        """The same keys as :func:`measure_loudness`."""
+        out = {"integrated_lufs": self.integrated()}
+        if self.peaks:
+            out["true_peak_dbtp"] = _db(self.true_peak) if self.frames else -math.inf
+            out["sample_peak_dbfs"] = _db(self.sample_peak) if self.frames else -math.inf
+        if self.lra:
+            out["loudness_range_lu"] = self.loudness_range()
+        if self.dialogue_gated:
+            speech = self._speech_frames()
+            out["speech_fraction"] = float(speech.sum() * self.frame / self.frames) if self.frames else 0.0
+            out["dialogue_lufs"] = self.integrated(speech) if speech.any() else out["integrated_lufs"]
+        return out
+
+
+def _frame_features(frames: np.ndarray, fs: int) -> tuple[np.ndarray, np.ndarray]:
+    """Level (dB) and voicing (largest normalised autocorrelation at a 62-400 Hz lag) per frame."""
+    n = frames.shape[1]
+    frames = frames - frames.mean(axis=1, keepdims=True)
+    level = 10 * np.log10((frames ** 2).mean(axis=1) + 1e-20)
+    spec = np.fft.rfft(frames * np.hanning(n), 2 * n, axis=1)
+    ac = np.fft.irfft(np.abs(spec) ** 2, axis=1)[:, :n]
+    lo, hi = max(1, int(fs / 400.0)), min(n - 1, int(fs / 62.5))
+    voiced = np.zeros(frames.shape[0])
+    if hi > lo:
+        voiced = ac[:, lo:hi + 1].max(axis=1) / np.maximum(ac[:, 0], 1e-30)
+    return level, voiced
+
+
+def _speech_decision(level: np.ndarray, voiced: np.ndarray, *, voicing: float = 0.45, above_floor_db: float = 9.0,
+                     hang: int = 5) -> np.ndarray:
+    """Speech frames from per-frame level and voicing (see :func:`speech_mask`)."""
+    floor = np.percentile(level, 10)
+    loud = (level > floor + above_floor_db) & (level > -60.0)
+    speech = loud & (voiced >= voicing)
+    if hang and speech.any():
+        speech = np.convolve(speech.astype(float), np.ones(2 * hang + 1), "same") > 0
+        speech &= level > floor + above_floor_db / 2
+    return speech
+
+
+def measure_stream(blocks: Iterable[np.ndarray], sample_rate: int, channels: int | None = None, *,
+                   dialogue_gated: bool = False, lra: bool = True) -> dict[str, float]:
+    """:func:`measure_loudness` over an iterable of ``[channels, frames]`` blocks, in flat memory."""
+    acc = None
+    for b in blocks:
+        b = np.atleast_2d(b)
+        if acc is None:
+            acc = LoudnessAccumulator(sample_rate, channels or b.shape[0], dialogue_gated=dialogue_gated, lra=lra)
+        acc.add(b)
+    if acc is None:
+        acc = LoudnessAccumulator(sample_rate, channels or 1, dialogue_gated=dialogue_gated, lra=lra)
+    return acc.result()

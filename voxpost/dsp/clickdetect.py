@@ -1,0 +1,82 @@
+"""Fast pre-test for click detection: does any sample in a detection range exceed the threshold
+in both the forward and the backward AR prediction residual?
+
+:class:`voxpost.clean.declick.DeClick` asks this once per 1.5 ms hop; almost always the answer is
+no, and then nothing else runs for that hop. The threshold is ``threshold`` times the larger of
+the window-wide scale ``wide`` and ``local_k`` times the ``q``-quantile (linear interpolation, as
+``np.quantile``) of ``|residual|`` over the ``local`` samples ending at ``end``.
+:func:`click_pretest` is the Numba kernel; :func:`click_pretest_reference` the NumPy version.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def _residual_at(x, a, i):
+    """Forward prediction error at sample ``i`` (needs ``p`` samples of past)."""
+    p = a.shape[0] - 1
+    s = 0.0
+    for k in range(p + 1):
+        s += a[k] * x[i - k]
+    return s
+
+
+@njit(cache=True)
+def _backward_at(x, a, i):
+    p = a.shape[0] - 1
+    s = 0.0
+    for k in range(p + 1):
+        s += a[k] * x[i + k]
+    return s
+
+
+@njit(cache=True)
+def click_pretest(x, a, lo, hi, end, local, q, local_k, wide, threshold):
+    """True when some ``i`` in ``[lo, hi)`` has ``|fwd[i]| > t`` and ``|bwd[j]| > t`` for a ``j``
+    within 2 samples of it (or the other way round). Also returns the threshold ``t``."""
+    near = np.empty(local)
+    for j in range(local):
+        near[j] = abs(_residual_at(x, a, end - local + j))
+    near.sort()
+    k = int(q)
+    frac = q - k
+    qv = near[k] + frac * (near[min(k + 1, local - 1)] - near[k])
+    scale = max(wide, local_k * qv)
+    t = threshold * scale
+    n = hi - lo
+    f = np.empty(n, np.bool_)
+    b = np.empty(n, np.bool_)
+    anyf = False
+    anyb = False
+    for i in range(n):
+        f[i] = abs(_residual_at(x, a, lo + i)) > t
+        b[i] = abs(_backward_at(x, a, lo + i)) > t
+        anyf = anyf or f[i]
+        anyb = anyb or b[i]
+    if not (anyf and anyb):
+        return False, t
+    for i in range(n):
+        if f[i] or b[i]:
+            for j in range(max(0, i - 2), min(n, i + 3)):
+                if (f[i] and b[j]) or (b[i] and f[j]):
+                    return True, t
+    return False, t
+
+
+def click_pretest_reference(x, a, lo, hi, end, local, q, local_k, wide, threshold):
+    x = np.asarray(x, np.float64)
+    p = a.size - 1
+    fwd_all = np.convolve(x, a, "valid")            # fwd_all[i - p] is the error at sample i
+    near = np.abs(fwd_all[end - local - p:end - p])
+    qv = np.quantile(near, q / (local - 1))
+    t = threshold * max(wide, local_k * qv)
+    f = np.abs(fwd_all[lo - p:hi - p]) > t
+    b = np.abs(np.convolve(x[::-1], a, "valid")[::-1][lo:hi]) > t
+    hit = False
+    for i in np.flatnonzero(f | b):
+        js = slice(max(0, i - 2), min(f.size, i + 3))
+        hit |= bool((f[i] and b[js].any()) or (b[i] and f[js].any()))
+    return hit, t
