@@ -102,7 +102,7 @@ def run_demo(*, out_dir: Path, input_path: str | None = None, quiet: bool = Fals
         "ixml_kept": before.metadata.get("ixml") == after.metadata.get("ixml"),
     }
 
-    # Dialogue cleanup: rumble and DC out, clipped peaks and clicks rebuilt, EBU R128 loudness.
+    # Dialogue cleanup: rumble and DC out, clipped peaks and clicks rebuilt, hiss down, EBU R128 loudness.
     from voxpost.clean.meter import measure_loudness
 
     cleaned = out_dir / f"{src.stem}.{CLEAN_PRESET}.wav"
@@ -112,6 +112,7 @@ def run_demo(*, out_dir: Path, input_path: str | None = None, quiet: bool = Fals
     report["cleanup"] = {
         "preset": CLEAN_PRESET, "clicks_added": CLICKS if input_path is None else None,
         "clicks_repaired": run.get("clicks_repaired"), "clipped_samples_repaired": run.get("clipped_samples_repaired"),
+        "noise_reduction_db": run.get("noise_reduction_db"),
         "lufs_in": round(loud_in["integrated_lufs"], 2), "lufs_out": round(loud_out["integrated_lufs"], 2),
         "true_peak_dbtp_out": round(loud_out["true_peak_dbtp"], 2), "latency_ms": run["latency_ms"], "rtf": run["rtf"],
     }
@@ -122,7 +123,7 @@ def run_demo(*, out_dir: Path, input_path: str | None = None, quiet: bool = Fals
         f"rumble -{m['rumble_removed_db']} dB, speech band {m['speech_band_change_db']:+} dB, "
         f"DC {m['dc_in']} -> {m['dc_out']}, {m['frames_out']}/{m['frames_in']} frames, "
         f"timecode {m['timecode_out']}, 10 ms vs whole-file max diff {m['max_diff_10ms_vs_whole_file']:.1e}. "
-        f"Cleanup '{CLEAN_PRESET}': {c['clicks_repaired']} clicks repaired, {c['lufs_in']} -> {c['lufs_out']} LUFS, "
+        f"Cleanup '{CLEAN_PRESET}': {c['clicks_repaired']} clicks repaired, noise -{c['noise_reduction_db']} dB, {c['lufs_in']} -> {c['lufs_out']} LUFS, "
         f"true peak {c['true_peak_dbtp_out']} dBTP; report in {out_dir / 'report.md'}"
     )
     (out_dir / "report.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
