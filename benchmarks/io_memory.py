@@ -54,15 +54,15 @@ sf.write(sys.argv[2], signal.sosfilt(sos, x, axis=0).astype("float32"), sr, subt
 """
 
 
-def make_reel(path: Path, minutes: float, seed: int = 0) -> None:
+def make_reel(path: Path, minutes: float, seed: int = 0, channels: int = CHANNELS) -> None:
     from voxpost.stream import AudioWriter
 
     rng = np.random.default_rng(seed)
     frames, block = int(minutes * 60 * RATE), RATE * 10
-    with AudioWriter(path, sample_rate=RATE, channels=CHANNELS, subtype="PCM_24", overwrite=True) as w:
+    with AudioWriter(path, sample_rate=RATE, channels=channels, subtype="PCM_24", overwrite=True) as w:
         for start in range(0, frames, block):
             n = min(block, frames - start)
-            w.write((rng.standard_normal((CHANNELS, n), np.float32) * 0.05 + 0.01).astype(np.float32))
+            w.write((rng.standard_normal((channels, n), np.float32) * 0.05 + 0.01).astype(np.float32))
 
 
 def measure(cmd: list[str]) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 from conftest import run_cli, tone
@@ -62,3 +63,27 @@ def test_clean_bad_report_path_writes_nothing(tmp_path):
     out = run_cli("clean", src, "-o", tmp_path / "out.wav", "--report", tmp_path / "no" / "r.json")
     assert out.returncode == 2 and out.stderr.startswith("voxpost: error:") and "does not exist" in out.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]
+
+
+def test_render_file_spills_once_and_matches_chain_render(tmp_path):
+    """With an analysing stage (integrated loudness) render_file runs the stages before it once,
+    into a temporary float WAV beside the output, removed afterwards; the result equals the
+    in-memory Chain.render."""
+    from voxpost.audio import Audio, load
+    from voxpost.presets import load_preset
+    from voxpost.render import render_file
+    from voxpost.stream import AudioWriter
+
+    rng = np.random.default_rng(4)
+    t = np.arange(48000 * 3) / 48000
+    x = (0.2 * np.sin(2 * np.pi * 220 * t) * (t % 1 < 0.6) + 0.01 * rng.standard_normal(t.size)).astype(np.float32)[None]
+    src, dst = tmp_path / "in.wav", tmp_path / "out" / "o.wav"
+    dst.parent.mkdir()
+    with AudioWriter(src, sample_rate=48000, channels=1, subtype="FLOAT") as w:
+        w.write(x)
+    rep = render_file(src, dst, load_preset("period-dialogue").chain)
+    got = load(dst).samples
+    want = load_preset("period-dialogue").chain.render(Audio(x, 48000), block_frames=65536).samples
+    assert np.abs(got - want).max() < 1e-5
+    assert sorted(p.name for p in dst.parent.iterdir()) == ["o.wav"]
+    assert rep["loudness_lufs_out"] == pytest.approx(-23.0, abs=0.1)

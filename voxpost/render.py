@@ -8,7 +8,9 @@ caller asks otherwise, and is sample-aligned with the input (the chain's latency
 from __future__ import annotations
 
 import os
+import tempfile
 import time
+from contextlib import ExitStack
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -55,17 +57,36 @@ def render_file(src: str | os.PathLike, dst: str | os.PathLike, chain: Chain, *,
         bext = _bext_for_output(reader, out_rate, chain)
         with AudioWriter(dst, sample_rate=out_rate, channels=channels, subtype=subtype or reader.native_subtype,
                          bext=bext, ixml=reader.ixml, overwrite=overwrite, protect=[src, *protect]) as writer:
-            if not live:
-                analyse_chain(chain, lambda: reader.blocks(block_frames))
-            done = 0
-            blocks = chain.stream(reader.blocks(block_frames))
-            if out_rate != in_rate:
-                blocks = _resampled(blocks, in_rate, out_rate, channels)
-            for block in blocks:
-                writer.write(block)
-                done += block.shape[1]
-                if progress is not None:
-                    progress(done, _scaled(reader.frames, in_rate, out_rate))
+            total = _scaled(reader.frames, in_rate, out_rate)
+            first = next((i for i, s in enumerate(chain.stages) if s.needs_analysis), None)
+            with ExitStack() as cleanup:
+                source, tail, halves = (lambda: reader.blocks(block_frames)), chain, 1
+                if not live and first is not None:
+                    # Spill what the stages before the analysing one make to a float WAV beside
+                    # the output, once: the analysis passes and the final pass then read it
+                    # instead of re-running those stages (flat memory, one run of each stage).
+                    spill = Path(cleanup.enter_context(tempfile.TemporaryDirectory(
+                        prefix=".voxpost-", dir=Path(dst).parent))) / "head.wav"
+                    head, tail, halves = Chain(chain.stages[:first]), Chain(chain.stages[first:]), 2
+                    head.prepare(in_rate, channels)
+                    with AudioWriter(spill, sample_rate=in_rate, channels=channels, subtype="FLOAT") as w:
+                        for block in head.stream(reader.blocks(block_frames)):
+                            w.write(block)
+                            if progress is not None and total:
+                                progress(_scaled(w.frames, in_rate, out_rate) // 2, total)
+                    source = lambda: _read_blocks(spill, block_frames)  # noqa: E731
+                    tail.prepare(in_rate, channels)
+                if not live:
+                    analyse_chain(tail, source)
+                done = 0
+                blocks = tail.stream(source())
+                if out_rate != in_rate:
+                    blocks = _resampled(blocks, in_rate, out_rate, channels)
+                for block in blocks:
+                    writer.write(block)
+                    done += block.shape[1]
+                    if progress is not None:
+                        progress(done if halves == 1 or not total else total // 2 + done // 2, total)
             frames_out, out_subtype = writer.frames, writer.subtype
         seconds = time.perf_counter() - started
         duration = reader.frames / in_rate if reader.frames else 0.0
@@ -126,6 +147,11 @@ def output_paths(inputs: list[str], output: str) -> list[Path]:
         # a video or another read-only format becomes a WAV of the same name
         return [out / (n if Path(n).suffix.lower() in WRITE_FORMATS else Path(n).stem + ".wav") for n in names]
     return [out]
+
+
+def _read_blocks(path: Path, block_frames: int) -> Iterator[np.ndarray]:
+    with AudioReader(path) as reader:
+        yield from reader.blocks(block_frames)
 
 
 def _resampled(blocks: Iterable[np.ndarray], in_rate: int, out_rate: int, channels: int) -> Iterator[np.ndarray]:
