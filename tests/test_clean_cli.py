@@ -87,3 +87,26 @@ def test_render_file_spills_once_and_matches_chain_render(tmp_path):
     assert np.abs(got - want).max() < 1e-5
     assert sorted(p.name for p in dst.parent.iterdir()) == ["o.wav"]
     assert rep["loudness_lufs_out"] == pytest.approx(-23.0, abs=0.1)
+
+
+def test_period_dialogue_live_equals_offline_and_fits_20ms(corpus):
+    """The full period-dialogue chain streamed in 10 ms blocks equals the offline render up to the
+    loudness stage's gain law (integrated offline, short-term live), and its latency is <= 20 ms
+    at 48 and 44.1 kHz."""
+    from voxpost.audio import load, resample
+    from voxpost.presets import load_preset
+    from voxpost.render import make_live
+    from voxpost.stage import Chain
+
+    for rate in (48000, 44100):
+        chain = load_preset("period-dialogue").chain
+        chain.prepare(rate, 1)
+        assert chain.latency_samples / rate <= 0.020, chain.latency_samples / rate
+    take = resample(load(corpus / "speech" / "LJ001-0002.wav"), 48000)
+    rng = np.random.default_rng(0)
+    noisy = take.with_samples((take.samples + 0.01 * rng.standard_normal(take.samples.shape)).astype(np.float32))
+    stages = [s for s in load_preset("period-dialogue").chain if s.kind != "loudness"]
+    offline = Chain(stages).render(noisy).samples
+    live_chain = make_live(Chain([s for s in load_preset("period-dialogue").chain if s.kind != "loudness"]))
+    live = live_chain.render(noisy, block_frames=480).samples
+    assert np.abs(live - offline).max() < 1e-5
