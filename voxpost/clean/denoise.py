@@ -55,7 +55,7 @@ class Denoise(Stage):
     strength: float = param(0.7, min=0.0, max=1.0, help="reduction: gain floor at -30*strength dB")
     window_ms: float = param(20.0, min=4.0, max=64.0, help="analysis window (frequency resolution), ms")
     hop_ms: float = param(2.5, min=0.5, max=16.0, help="hop; the stage's delay is twice this, ms")
-    smoothing: float = param(0.95, min=0.5, max=0.999,
+    smoothing: float = param(0.7, min=0.3, max=0.999,
                              help="decision-directed smoothing per 10 ms (higher: less musical noise, softer onsets)")
     model_path: str = param("", help="mask model checkpoint (.pt); empty = the shipped default (engine=model)")
     device: str = param("auto", choices=("auto", "cpu", "cuda"), help="where the DSP gain kernel runs")
