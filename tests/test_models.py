@@ -299,8 +299,10 @@ def test_repo_registry_is_complete_and_consistent(monkeypatch):
     assert all(isinstance(e, ModelEntry) for e in entries)
     for e in entries:
         assert e.sha256 == "" or re.fullmatch(r"[0-9a-f]{64}", e.sha256), e.name
-        assert e.capability in {"transcribe", "diarize"} and e.backend in {"whisper", "pyannote"}
-        assert e.url.startswith("https://") and e.size_mb > 0 and e.description and e.licence
+        assert e.capability in {"transcribe", "diarize", "denoise"} and e.backend in {"whisper", "pyannote", "torch"}
+        # our own checkpoints ship in the repository and have no download location
+        assert e.url.startswith("https://") or (e.backend == "torch" and e.url == ""), e.name
+        assert e.size_mb > 0 and e.description and e.licence
     by_url = {e.url: e for e in entries}
     for name, url in whisper._MODELS.items():
         e = by_url[url]  # every whisper model, aliases ("large", "turbo") included
@@ -311,8 +313,10 @@ def test_repo_registry_is_complete_and_consistent(monkeypatch):
     for e in entries:
         if e.backend == "whisper":
             assert e.url in whisper._MODELS.values()
-        else:
+        elif e.backend == "pyannote":
             assert e.url.startswith("https://huggingface.co/pyannote/") and "/resolve/" in e.url
+        else:
+            assert (REPO_MODELS_DIR / e.file).is_file(), e.name   # shipped with the code
     assert {"pyannote-segmentation-3.0", "pyannote-wespeaker-voxceleb-resnet34-LM",
             "pyannote-community-1-segmentation",
             "pyannote-community-1-embedding"} <= set(reg.names())

@@ -212,6 +212,10 @@ class Registry:
         found = self.find(name)
         if found is None:
             sha = entry.sha256 or "not yet recorded"
+            if not entry.url:   # one of ours: it ships in the repository's models/
+                raise ModelError(f"model '{name}' is missing: it ships with voxpost as models/{entry.file} "
+                                 f"(sha256 {sha}); restore it from the source tree, or retrain it with "
+                                 "the script in models/")
             raise ModelError(f"model '{name}' is not installed: download {entry.url} "
                              f"(sha256 {sha}) and put it at {self.dirs()[0] / entry.file}, "
                              "or set VOXPOST_MODELS")

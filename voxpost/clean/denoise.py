@@ -51,7 +51,8 @@ class Denoise(Stage):
 
     kind: ClassVar[str] = "denoise"
     description: ClassVar[str] = "Non-stationary noise reduction (MMSE-LSA with noise tracking, or a learned mask)."
-    engine: str = param("dsp", choices=("dsp", "model"), help="dsp (MMSE-LSA) or model (learned GRU mask)")
+    engine: str = param("dsp", choices=("dsp", "model", "hybrid"),
+                        help="dsp (MMSE-LSA), model (learned GRU mask) or hybrid (the lower gain of the two)")
     strength: float = param(0.7, min=0.0, max=1.0, help="reduction: gain floor at -30*strength dB")
     window_ms: float = param(20.0, min=4.0, max=64.0, help="analysis window (frequency resolution), ms")
     hop_ms: float = param(2.5, min=0.5, max=16.0, help="hop; the stage's delay is twice this, ms")
@@ -77,7 +78,7 @@ class Denoise(Stage):
         )
         self._stft = LowDelaySTFT(self.window, self.hop, self.channels)
         self._model = None
-        if self.engine == "model":
+        if self.engine in ("model", "hybrid"):
             from voxpost.clean import denoise_model
 
             net = (denoise_model.load_checkpoint(self.model_path) if self.model_path
@@ -118,14 +119,11 @@ class Denoise(Stage):
         spec = self._stft.analyse(block)
         if spec.shape[1]:
             power = spec.real ** 2 + spec.imag ** 2
-            if self._model is None:
-                gains = self._dsp_gains(power)
-            else:
-                gains = np.maximum(self._model.gains(power), np.float32(self.g_min))
-            # The DSP tracker's noise estimate (also kept up under the model engine) measures
-            # how much noise power the gains take out.
+            # The DSP gains always run: their noise tracker also measures the noise removed.
+            gains = self._dsp_gains(power)
             if self._model is not None:
-                self._dsp_gains(power)
+                learned = np.maximum(self._model.gains(power), np.float32(self.g_min))
+                gains = np.minimum(gains, learned) if self.engine == "hybrid" else learned
             noise = self._state[0][:, None, :]
             self._noise_in += float(np.sum(noise) * power.shape[1])
             self._noise_out += float(np.sum(noise * gains.astype(np.float64) ** 2))
