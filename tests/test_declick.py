@@ -200,3 +200,26 @@ def test_click_pretest_kernel_matches_reference():
             (h1, t1), (h2, t2) = click_pretest(*args), click_pretest_reference(*args)
             assert h1 == h2 and abs(t1 - t2) <= 1e-9 * t2
     assert click_pretest(y, a, 2000, 2200, 2250, 384, 0.35 * 383, 2.19, 1e-3, 7.0)[0]
+
+
+def test_scan_hops_matches_a_python_loop_over_the_references():
+    from voxpost.dsp.clickdetect import click_pretest_reference, scan_hops
+    x = _ar_signal(6000, seed=8)
+    x[4321] += 0.9
+    order, hop, look, window, refit = 16, 50, 120, 800, 200
+    hann = np.hanning(window + 2)[1:-1]
+    a_k, st_k = np.zeros(order + 1), np.zeros(3)
+    hit = scan_hops(x, 1000, 80, hop, look, window, hann, refit, 0, a_k, st_k, 384, 0.35 * 383, 2.19, 7.0, 3e-6)
+    expect, a, refit_at = 80, None, -1
+    for h in range(80):
+        s, now = 1000 + h * hop, h * hop
+        end = s + hop + look
+        if a is None or now >= refit_at:
+            a = fit_ar(x[end - window:end], order)
+            wide = max(1.4826 * np.median(np.abs(ar_residual_reference(x[end - window:end], a))), 3e-6)
+            refit_at = now + refit
+        if click_pretest_reference(x, a, s - order, end - order, end, 384, 0.35 * 383, 2.19, wide, 7.0)[0]:
+            expect = h
+            break
+    assert hit == expect < 80 and 4321 - 1000 - (hop + look) <= hit * hop <= 4321 - 1000
+    assert np.allclose(a_k, a, atol=1e-9) and st_k[0] == pytest.approx(wide, rel=1e-9)

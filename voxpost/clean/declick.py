@@ -6,7 +6,7 @@ For old optical tracks, vinyl transfers and bad cables: short impulsive damage u
 How it works, per channel, in hops of 1.5 ms:
 
 1. fit an AR model (order ``order``) to the last ``window_ms`` of signal (Hann-windowed
-   autocorrelation, Levinson-Durbin);
+   autocorrelation, Levinson-Durbin), refitted every ``REFIT_MS`` (5 ms) and after a repair;
 2. inverse-filter forwards and backwards to get the prediction residuals; a sample is flagged when
    either residual exceeds ``threshold`` times the robust scale of the forward residual: the
    larger of its MAD over the analysis window and a low-quantile estimate over the last 8 ms
@@ -17,6 +17,9 @@ How it works, per channel, in hops of 1.5 ms:
 4. each click is rebuilt by LSAR from ``order`` known samples on either side.
 
 Each click belongs to the hop its start falls in, so a rebuilt click's edges are not re-flagged.
+Steps 1-2 run for hop after hop inside one Numba kernel (:func:`voxpost.dsp.clickdetect.scan_hops`);
+only a hop where something crosses the threshold comes back to Python for steps 3-4. Cost at
+48 kHz: RTF about 0.035 on one core, most of it the per-hop residual filters.
 
 Streaming: the stage buffers ``latency_samples`` of lookahead (1.5 ms hop + ``max_click_ms`` +
 one AR order + 2 samples: 236 samples = 4.9 ms at 48 kHz, 5.0 ms at 44.1 kHz, 6.3 ms at 16 kHz
@@ -32,7 +35,7 @@ from typing import ClassVar
 import numpy as np
 
 from voxpost.dsp.ar import ar_residual, fit_ar, lsar_interpolate
-from voxpost.dsp.clickdetect import click_pretest
+from voxpost.dsp.clickdetect import click_pretest, scan_hops
 from voxpost.stage import Stage, param, register
 
 HOP_MS = 1.5
@@ -62,6 +65,14 @@ class HopStage(Stage):
 
     def _hop(self, c: int, x: np.ndarray, s: int) -> None:
         raise NotImplementedError
+
+    def _hops(self, c: int, x: np.ndarray, s: int, n: int, start: int) -> None:
+        """``n`` consecutive hops of channel ``c`` from buffer index ``s`` (absolute ``start``).
+        This default calls :meth:`_hop` for each with ``self._next`` at its absolute start; a
+        subclass may scan many hops in one kernel call instead."""
+        for k in range(n):
+            self._next = start + k * self.hop
+            self._hop(c, x, s + k * self.hop)
 
     def _reset_state(self) -> None:
         """Subclass state (counters) to clear on reset."""
@@ -96,12 +107,13 @@ class HopStage(Stage):
         self._buf = np.concatenate([self._buf, block.astype(np.float64)], axis=1)
         end = self._buf_start + self._buf.shape[1]
         done = []
-        while self._next + self.hop + self.lookahead <= end:
-            s = self._next - self._buf_start
+        n = max(0, (end - self.lookahead - self._next) // self.hop)   # whole hops available
+        if n:
+            start, s = self._next, self._next - self._buf_start
             for c in range(self.channels):
-                self._hop(c, self._buf[c], s)
-            done.append(self._buf[:, s:s + self.hop].astype(np.float32))
-            self._next += self.hop
+                self._hops(c, self._buf[c], s, n, start)
+            self._next = start + n * self.hop
+            done.append(self._buf[:, s:s + n * self.hop].astype(np.float32))
         keep_from = self._next - self.history - self._buf_start
         if keep_from > 0:
             self._buf = self._buf[:, keep_from:].copy()
@@ -149,7 +161,10 @@ class DeClick(HopStage):
 
     def _reset_state(self) -> None:
         self.clicks_repaired = 0
-        self._model: dict[int, tuple[np.ndarray, float, int]] = {}   # channel: (a, wide scale, refit at)
+        if self.channels is not None:
+            # per channel: AR model and [wide scale, absolute index of the next refit, fitted?]
+            self._a = np.zeros((self.channels, self.order + 1))
+            self._st = np.zeros((self.channels, 3))
 
     def report(self) -> dict:
         return {"clicks_repaired": int(self.clicks_repaired)}
@@ -169,6 +184,7 @@ class DeClick(HopStage):
         self.refit = max(self.hop, int(round(REFIT_MS * sr / 1000)))
         self.local = max(4 * p, int(round(LOCAL_MS * sr / 1000)))
         self.local_q = LOCAL_Q * (self.local - 1)      # np.quantile's interpolation point
+        self._hann = np.hanning(self.window + 2)[1:-1]  # fit_ar's window
 
     def _fit(self, x: np.ndarray, end: int, model_from: np.ndarray | None = None) -> tuple[np.ndarray, float]:
         """AR model of ``x[end - window:end]`` (or of the last ``window`` samples of ``model_from``)
@@ -179,14 +195,25 @@ class DeClick(HopStage):
         mid = ares.size // 2
         return a, max(1.4826 * float(np.partition(ares, mid)[mid]), SCALE_FLOOR)
 
+    def _hops(self, c: int, x: np.ndarray, s: int, n: int, start: int) -> None:
+        """Scan hops in the Numba kernel; only a hop whose pre-test hits comes back to Python."""
+        k = 0
+        while k < n:
+            k += scan_hops(x, s + k * self.hop, n - k, self.hop, self.lookahead, self.window, self._hann,
+                           self.refit, start + k * self.hop, self._a[c], self._st[c], self.local,
+                           self.local_q, LOCAL_K, self.threshold, SCALE_FLOOR)
+            if k < n:
+                self._next = start + k * self.hop
+                self._hop(c, x, s + k * self.hop)
+                k += 1
+
     def _hop(self, c: int, x: np.ndarray, s: int) -> None:
         p, end = self.order, s + self.hop + self.lookahead
         now = self._next                               # absolute index of this hop's start
-        model = self._model.get(c)
-        if model is None or now >= model[2]:
-            model = (*self._fit(x, end), now + self.refit)
-            self._model[c] = model
-        a, wide = model[0], model[1]
+        if self._st[c, 2] == 0.0 or now >= self._st[c, 1]:
+            self._a[c], self._st[c, 0] = self._fit(x, end)
+            self._st[c, 1:] = now + self.refit, 1.0
+        a, wide = self._a[c].copy(), float(self._st[c, 0])
         # pass 1 on a scratch copy: a model from the (possibly damaged) window finds the big
         # clicks; only if there are any, pass 2 refits on the window with those rebuilt, then
         # detects and rebuilds for real
@@ -196,7 +223,7 @@ class DeClick(HopStage):
             return
         # the refitted model; its scale still from the damaged window, as the detection it serves
         a, wide = self._fit(x, end, model_from=scratch)
-        self._model[c] = (a, wide, now + self.refit)
+        self._a[c], self._st[c] = a, (wide, now + self.refit, 1.0)
         self.clicks_repaired += self._repair(x, s, a, wide)
 
     def _repair(self, x: np.ndarray, s: int, a: np.ndarray, wide: float) -> int:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from voxpost.dsp.ar import ar_residual, autocorr, levinson
+
 
 @njit(cache=True)
 def _residual_at(x, a, i):
@@ -80,3 +82,41 @@ def click_pretest_reference(x, a, lo, hi, end, local, q, local_k, wide, threshol
         js = slice(max(0, i - 2), min(f.size, i + 3))
         hit |= bool((f[i] and b[js].any()) or (b[i] and f[js].any()))
     return hit, t
+
+
+@njit(cache=True)
+def fit_ar_hann(seg, hann, order):
+    """:func:`voxpost.dsp.ar.fit_ar` (Hann window, -60 dB white-noise lift) inside Numba code."""
+    w = seg * hann
+    r = autocorr(w, order)
+    r[0] = r[0] * (1.0 + 1e-6) + 1e-12 * seg.size
+    a, _ = levinson(r, order)
+    return a
+
+
+@njit(cache=True)
+def scan_hops(x, s0, n_hops, hop, lookahead, window, hann, refit, now0, model_a, model_state,
+              local, q, local_k, threshold, scale_floor):
+    """Run the click pre-test over ``n_hops`` hops of ``hop`` samples from buffer index ``s0``
+    (absolute ``now0``), refitting the AR model on the ``window`` samples ending at each hop's
+    lookahead end whenever it is due. ``model_a`` (coefficients) and ``model_state`` (``[wide
+    scale, absolute index of the next refit, fitted?]``) are updated in place. Returns the index
+    of the first hop whose pre-test hits (its model already fitted), or ``n_hops`` for none."""
+    order = model_a.shape[0] - 1
+    for h in range(n_hops):
+        s = s0 + h * hop
+        end = s + hop + lookahead
+        now = now0 + h * hop
+        if model_state[2] == 0.0 or now >= model_state[1]:
+            seg = x[end - window:end]
+            a = fit_ar_hann(seg, hann, order)
+            model_a[:] = a
+            res = np.abs(ar_residual(seg, a))
+            model_state[0] = max(1.4826 * np.median(res), scale_floor)
+            model_state[1] = now + refit
+            model_state[2] = 1.0
+        hit, _ = click_pretest(x, model_a, s - order, end - order, end, local, q, local_k,
+                               model_state[0], threshold)
+        if hit:
+            return h
+    return n_hops
