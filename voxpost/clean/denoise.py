@@ -97,7 +97,7 @@ class Denoise(Stage):
         if self.sample_rate is None:
             return
         self._stft.reset()
-        self._state = spectral.new_state(self.channels, self._stft.bins)
+        self._state = spectral.new_state(self.channels, self._stft.bins, self.window // self.hop)
         # The STFT emits output ``hop`` samples late; pad to the constant 2 * hop - 1.
         self._pending = np.zeros((self.channels, self.hop - 1), np.float32)
         if self._model is not None:
@@ -124,7 +124,7 @@ class Denoise(Stage):
             if self._model is not None:
                 learned = np.maximum(self._model.gains(power), np.float32(self.g_min))
                 gains = np.minimum(gains, learned) if self.engine == "hybrid" else learned
-            noise = self._state[0][:, None, :]
+            noise = np.maximum(self._state[0], 0.0)[:, None, :]     # negative: still warming up
             self._noise_in += float(np.sum(noise) * power.shape[1])
             self._noise_out += float(np.sum(noise * gains.astype(np.float64) ** 2))
             y = self._stft.synthesise(spec * gains)

@@ -43,6 +43,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from voxpost.dsp.spectral import SILENCE
 from voxpost.dsp.stft import low_delay_windows
 
 #: Registry entry of the shipped checkpoint.
@@ -262,6 +263,8 @@ class MaskEstimator:
         self._ema: np.ndarray | None = None
         self._h: torch.Tensor | None = None
         self._pending = np.zeros((self.channels, 0, N_FEATURES), np.float32)
+        self._started = False
+        self._warm_left: int | None = None     # frames still to pass before the model starts
 
     def gains(self, power: np.ndarray) -> np.ndarray:
         """``power`` ``[channels, frames, bins]`` (``|X|^2``) -> gains of the same shape in [0, 1]."""
@@ -272,6 +275,22 @@ class MaskEstimator:
         frames = power.shape[1]
         if frames == 0:
             return np.zeros(power.shape, np.float32)
+        if not self._started:
+            # Leading digital silence (pre-roll) passes at unity and is not fed to the model, nor
+            # are the frames whose window still reaches back into it: a running average started
+            # on zeros would read the first second of noise as speech.
+            if self._warm_left is None:
+                loud = np.flatnonzero((power > SILENCE).any(axis=(0, 2)))
+                if loud.size == 0:
+                    return np.ones(power.shape, np.float32)
+                self._warm_left = int(loud[0]) + max(0, self.window // self.hop - 1)
+            if self._warm_left >= frames:
+                self._warm_left -= frames
+                return np.ones(power.shape, np.float32)
+            first, self._started = self._warm_left, True
+            if first:
+                rest = self.gains(power[:, first:])
+                return np.concatenate([np.ones((self.channels, first, self.bins), np.float32), rest], axis=1)
         logp = band_log_power(power, self.sample_rate, self.window, self.hop)
         feats, self._ema = features(logp, self._ema, self._coef)
         allf = np.concatenate([self._pending, feats.astype(np.float32)], axis=1)

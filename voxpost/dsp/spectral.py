@@ -40,8 +40,9 @@ from numba import njit
 
 #: Parameter vector layout for the kernels (float64 array, this order).
 PARAMS = ("alpha_noise", "alpha_p", "xi_h1", "alpha_dd", "xi_min", "g_min")
-#: Power floor, so digital silence does not divide by zero.
-TINY = 1e-20
+#: Bin power at or below this is digital silence: the step passes it and leaves the state alone
+#: (a 16-bit dither floor is about 1e-9 per bin).
+SILENCE = 1e-15
 
 
 def params_vector(*, alpha_noise: float, alpha_p: float, xi_h1: float, alpha_dd: float,
@@ -50,9 +51,11 @@ def params_vector(*, alpha_noise: float, alpha_p: float, xi_h1: float, alpha_dd:
     return np.array([alpha_noise, alpha_p, xi_h1, alpha_dd, xi_min, g_min], np.float64)
 
 
-def new_state(rows: int, bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Fresh ``(noise, p_bar, prev_clean)`` state."""
-    return (np.full((rows, bins), -1.0), np.zeros((rows, bins)), np.zeros((rows, bins)))
+def new_state(rows: int, bins: int, warmup_frames: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fresh ``(noise, p_bar, prev_clean)`` state. The noise tracker starts on the
+    ``warmup_frames``-th frame of signal (digital silence does not count); frames before it pass
+    at unity gain. A stage sets it to ``window // hop`` so the first analysed window is full."""
+    return (np.full((rows, bins), -float(max(1, warmup_frames))), np.zeros((rows, bins)), np.zeros((rows, bins)))
 
 
 def _lsa_table(v_min: float = 1e-6, v_max: float = 60.0, size: int = 4096):
@@ -69,9 +72,20 @@ LSA_TABLE, LSA_U0, LSA_SCALE = _lsa_table()
 
 def _step(p_in, noise, p_bar, prev_clean, a_n, a_p, xi_h1, a_dd, xi_min, g_min, lut, u0, scale):
     """One frame of one bin: returns ``(gain, noise, p_bar, prev_clean)``."""
-    p = p_in + 1e-20
+    if p_in <= SILENCE:
+        # digital silence (pre-roll, edit gaps): nothing to learn about the noise, nothing to
+        # remove; the state waits for real signal (a tracker started on zeros would take
+        # seconds to climb to the noise level and let it all through meanwhile)
+        return 1.0, noise, p_bar, prev_clean
     if noise < 0.0:
-        noise = p
+        # warming up: ``-noise`` frames of signal still to see before the analysis window is full
+        # of it (a partly empty first window would start the tracker far too low, and it
+        # climbs out of an underestimate only slowly)
+        noise += 1.0
+        if noise < 0.0:
+            return 1.0, noise, p_bar, prev_clean
+        noise = p_in + 1e-20
+    p = p_in + 1e-20
     # 1. noise tracking (speech presence probability under xi_h1)
     ph1 = 1.0 / (1.0 + (1.0 + xi_h1) * math.exp(-(p / noise) * xi_h1 / (1.0 + xi_h1)))
     p_bar = a_p * p_bar + (1.0 - a_p) * ph1
@@ -142,8 +156,13 @@ def spectral_gain_reference(power: np.ndarray, noise: np.ndarray, p_bar: np.ndar
     rows, frames, bins = power.shape
     gain = np.empty(power.shape, np.float32)
     for f in range(frames):
+        live = power[:, f, :] > SILENCE
+        warming = live & (noise < 0.0)
+        noise[...] = np.where(warming, noise + 1.0, noise)
+        live &= noise >= 0.0
+        keep = (noise.copy(), p_bar.copy(), prev_clean.copy())
         p = power[:, f, :].astype(np.float64) + 1e-20
-        noise[...] = np.where(noise < 0.0, p, noise)
+        noise[...] = np.where(warming & (noise >= 0.0), p, noise)
         ph1 = 1.0 / (1.0 + (1.0 + xh1) * np.exp(-(p / noise) * xh1 / (1.0 + xh1)))
         p_bar[...] = a_p * p_bar + (1.0 - a_p) * ph1
         ph1 = np.where((p_bar > 0.99) & (ph1 > 0.99), 0.99, ph1)
@@ -153,5 +172,7 @@ def spectral_gain_reference(power: np.ndarray, noise: np.ndarray, p_bar: np.ndar
         r = xi / (1.0 + xi)
         g = np.minimum(r * lsa_factor_reference(r * gamma), 1.0)
         prev_clean[...] = g * g * p
-        gain[:, f, :] = np.maximum(g, gmin)
+        gain[:, f, :] = np.where(live, np.maximum(g, gmin), 1.0)
+        for state, before in zip((noise, p_bar, prev_clean), keep):
+            state[...] = np.where(live, state, before)
     return gain
