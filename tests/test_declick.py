@@ -208,7 +208,7 @@ def test_scan_hops_matches_a_python_loop_over_the_references():
     x[4321] += 0.9
     order, hop, look, window, refit = 16, 50, 120, 800, 200
     hann = np.hanning(window + 2)[1:-1]
-    a_k, st_k = np.zeros(order + 1), np.zeros(3)
+    a_k, st_k = np.zeros(order + 1), np.zeros(4)
     hit = scan_hops(x, 1000, 80, hop, look, window, hann, refit, 0, a_k, st_k, 384, 0.35 * 383, 2.19, 7.0, 3e-6)
     expect, a, refit_at = 80, None, -1
     for h in range(80):
@@ -217,9 +217,11 @@ def test_scan_hops_matches_a_python_loop_over_the_references():
         if a is None or now >= refit_at:
             a = fit_ar(x[end - window:end], order)
             wide = max(1.4826 * np.median(np.abs(ar_residual_reference(x[end - window:end], a))), 3e-6)
-            refit_at = now + refit
-        if click_pretest_reference(x, a, s - order, end - order, end, 384, 0.35 * 383, 2.19, wide, 7.0)[0]:
+            near = np.abs(ar_residual_reference(x[end - 384 - order:end], a))
+            qv, refit_at = np.quantile(near, 0.35), now + refit       # refreshed with the model
+        if click_pretest_reference(x, a, s - order, end - order, end, 384, 0.35 * 383, 2.19, wide, 7.0, qv)[0]:
             expect = h
             break
     assert hit == expect < 80 and 4321 - 1000 - (hop + look) <= hit * hop <= 4321 - 1000
     assert np.allclose(a_k, a, atol=1e-9) and st_k[0] == pytest.approx(wide, rel=1e-9)
+    assert st_k[3] == pytest.approx(qv, rel=1e-9)

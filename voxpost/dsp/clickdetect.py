@@ -36,16 +36,24 @@ def _backward_at(x, a, i):
 
 
 @njit(cache=True)
-def click_pretest(x, a, lo, hi, end, local, q, local_k, wide, threshold):
-    """True when some ``i`` in ``[lo, hi)`` has ``|fwd[i]| > t`` and ``|bwd[j]| > t`` for a ``j``
-    within 2 samples of it (or the other way round). Also returns the threshold ``t``."""
+def local_quantile(x, a, end, local, q):
+    """The ``q``-th order statistic (interpolated) of ``|fwd residual|`` over the ``local``
+    samples ending at ``end``."""
     near = np.empty(local)
     for j in range(local):
         near[j] = abs(_residual_at(x, a, end - local + j))
     near.sort()
     k = int(q)
     frac = q - k
-    qv = near[k] + frac * (near[min(k + 1, local - 1)] - near[k])
+    return near[k] + frac * (near[min(k + 1, local - 1)] - near[k])
+
+
+@njit(cache=True)
+def click_pretest(x, a, lo, hi, end, local, q, local_k, wide, threshold, local_qv=-1.0):
+    """True when some ``i`` in ``[lo, hi)`` has ``|fwd[i]| > t`` and ``|bwd[j]| > t`` for a ``j``
+    within 2 samples of it (or the other way round). Also returns the threshold ``t``.
+    ``local_qv >= 0`` is a local quantile computed earlier (:func:`local_quantile`), used as is."""
+    qv = local_qv if local_qv >= 0.0 else local_quantile(x, a, end, local, q)
     scale = max(wide, local_k * qv)
     t = threshold * scale
     n = hi - lo
@@ -68,12 +76,12 @@ def click_pretest(x, a, lo, hi, end, local, q, local_k, wide, threshold):
     return False, t
 
 
-def click_pretest_reference(x, a, lo, hi, end, local, q, local_k, wide, threshold):
+def click_pretest_reference(x, a, lo, hi, end, local, q, local_k, wide, threshold, local_qv=-1.0):
     x = np.asarray(x, np.float64)
     p = a.size - 1
     fwd_all = np.convolve(x, a, "valid")            # fwd_all[i - p] is the error at sample i
     near = np.abs(fwd_all[end - local - p:end - p])
-    qv = np.quantile(near, q / (local - 1))
+    qv = local_qv if local_qv >= 0.0 else np.quantile(near, q / (local - 1))
     t = threshold * max(wide, local_k * qv)
     f = np.abs(fwd_all[lo - p:hi - p]) > t
     b = np.abs(np.convolve(x[::-1], a, "valid")[::-1][lo:hi]) > t
@@ -101,7 +109,9 @@ def scan_hops(x, s0, n_hops, hop, lookahead, window, hann, refit, now0, model_a,
     (absolute ``now0``), refitting the AR model on the ``window`` samples ending at each hop's
     lookahead end whenever it is due. ``model_a`` (coefficients) and ``model_state`` (``[wide
     scale, absolute index of the next refit, fitted?]``) are updated in place. Returns the index
-    of the first hop whose pre-test hits (its model already fitted), or ``n_hops`` for none."""
+    of the first hop whose pre-test hits (its model already fitted), or ``n_hops`` for none.
+    ``model_state[3]`` holds the local residual quantile, refreshed with the model: the pre-test
+    uses it between refits (a hit is re-checked in Python with a fresh one)."""
     order = model_a.shape[0] - 1
     for h in range(n_hops):
         s = s0 + h * hop
@@ -115,8 +125,9 @@ def scan_hops(x, s0, n_hops, hop, lookahead, window, hann, refit, now0, model_a,
             model_state[0] = max(1.4826 * np.median(res), scale_floor)
             model_state[1] = now + refit
             model_state[2] = 1.0
+            model_state[3] = local_quantile(x, model_a, end, local, q)
         hit, _ = click_pretest(x, model_a, s - order, end - order, end, local, q, local_k,
-                               model_state[0], threshold)
+                               model_state[0], threshold, model_state[3])
         if hit:
             return h
     return n_hops
