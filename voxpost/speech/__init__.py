@@ -1,0 +1,1 @@
+"""Speech analysis: voice activity (more to come: transcription, alignment, diarization)."""
