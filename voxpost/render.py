@@ -77,7 +77,7 @@ def render_file(src: str | os.PathLike, dst: str | os.PathLike, chain: Chain, *,
                     source = lambda: _read_blocks(spill, block_frames)  # noqa: E731
                     tail.prepare(in_rate, channels)
                 if not live:
-                    analyse_chain(tail, source)
+                    tail.analyse_with(source)
                 done = 0
                 blocks = tail.stream(source())
                 if out_rate != in_rate:
@@ -97,21 +97,6 @@ def render_file(src: str | os.PathLike, dst: str | os.PathLike, chain: Chain, *,
         "block_frames": block_frames, "seconds": round(seconds, 3), **chain.report(),
         "rtf": round(seconds / duration, 5) if duration else None,
     }
-
-
-def analyse_chain(chain: Chain, source: Callable[[], Iterable[np.ndarray]]) -> None:
-    """``Chain.analyse_with``, but a stage that can re-read its input (``analyse_source``, e.g.
-    integrated loudness) gets a re-readable source, so the first pass stays in flat memory
-    (the file is read once per pass instead of held)."""
-    for i, stage in enumerate(chain.stages):
-        if not stage.needs_analysis:
-            continue
-        before = Chain(chain.stages[:i])
-        before.prepare(chain.sample_rate, chain.channels)
-        if hasattr(stage, "analyse_source"):
-            stage.analyse_source(lambda before=before: before.stream(source()))
-        else:
-            stage.analyse(before.stream(source()))
 
 
 def measure_file(path: str | os.PathLike, *, block_frames: int = BLOCK_FRAMES, **kwargs: Any) -> dict[str, float]:

@@ -165,13 +165,18 @@ class Chain(Stage):
         """Run the offline first pass of every stage that ``needs_analysis``.
 
         ``source()`` must give the chain's input blocks afresh on each call (one pass per
-        analysing stage, through the stages before it).
+        analysing stage, through the stages before it). A stage that can re-read its input
+        (``analyse_source``, e.g. integrated loudness with its trial passes) gets a re-readable
+        source instead of one pass of blocks, so it need not hold the programme in memory.
         """
         for i, stage in enumerate(self.stages):
             if stage.needs_analysis:
                 before = Chain(self.stages[:i])
                 before.prepare(self.sample_rate, self.channels)
-                stage.analyse(before.stream(source()))
+                if hasattr(stage, "analyse_source"):
+                    stage.analyse_source(lambda before=before: before.stream(source()))
+                else:
+                    stage.analyse(before.stream(source()))
 
     def stream(self, blocks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
         """Process blocks offline with the latency removed: the output lines up with the input.

@@ -1,6 +1,6 @@
 """Denoise: non-stationary broadband noise (traffic, hiss, air, crowd) out from under dialogue.
 
-Two engines, one framing. Both work on a low-delay STFT (:mod:`voxpost.dsp.stft`: 20 ms analysis
+Two engines (and their combination), one framing. Both work on a low-delay STFT (:mod:`voxpost.dsp.stft`: 20 ms analysis
 window for frequency resolution, 2.5 ms hop, 5 ms algorithmic delay) and apply a real gain per
 bin and frame:
 
@@ -13,6 +13,9 @@ bin and frame:
 - ``engine = "model"``: the project's own small causal GRU mask model
   (:mod:`voxpost.clean.denoise_model`, weights ``models/denoise-gru.pt``, trained by
   ``models/train_denoiser.py``), predicting band gains from log band powers.
+- ``engine = "hybrid"``: the lower of the two gains per bin and frame; it scores best in
+  ``benchmarks/clean.py`` (the DSP side is exact on stationary hum, the model on everything
+  else), so ``period-dialogue`` uses it.
 
 ``strength`` (0-1) sets how far noise is pushed down: the gain floor is ``-30 * strength`` dB, so
 0 leaves the input alone and 1 allows 30 dB of reduction. A floor keeps the residual noise

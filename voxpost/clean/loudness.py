@@ -20,7 +20,7 @@ Two passes (mode ``"integrated"``)
 ----------------------------------
 Integrated loudness is a property of the whole programme, and ``prepare()`` cannot see the
 future. So :class:`Loudness` in ``"integrated"`` mode is a two-pass stage (``needs_analysis``):
-its :meth:`Loudness.analyse` (called by ``Chain.analyse_with``, which ``Chain.render`` and
+its :meth:`Loudness.analyse_source` (called by ``Chain.analyse_with``, which ``Chain.render`` and
 ``voxpost.render.render_file`` run before streaming) or an explicit :meth:`Loudness.fit` gets the
 whole programme as it arrives at this stage. It measures the loudness, sets the static gain,
 trial-renders through the limiter and corrects the gain for what the limiter took away (so the
@@ -195,7 +195,7 @@ class Loudness(Stage):
         return measure_loudness(samples, sample_rate, dialogue_gated=self.dialogue_gated, lra=False)
 
     def analyse(self, blocks: Iterable[np.ndarray]) -> None:
-        """Stage protocol first pass (``Chain.analyse_with``): :meth:`fit` on the whole input.
+        """Stage protocol first pass over one pass of blocks: :meth:`fit` on the whole input.
 
         One pass only, so the blocks are kept for the trial renders (the programme must fit in
         RAM); :meth:`analyse_source` does the same in flat memory.
