@@ -62,6 +62,39 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--force", action="store_true", help="replace existing outputs (inputs are never replaced)")
     s.set_defaults(run=cmd_clean, sample_rate=None, subtype=None)
 
+    s = sub.add_parser("transcribe", parents=[common], help="speech to text with word timings (whisper), silences skipped")
+    s.add_argument("input", metavar="IN", help="audio file, or a video file's audio track")
+    s.add_argument("-o", "--output", required=True, metavar="OUT.json")
+    s.add_argument("--srt", metavar="FILE", help="also write subtitles (SRT; timecodes from the file's start time)")
+    s.add_argument("--vtt", metavar="FILE", help="also write WebVTT subtitles")
+    s.add_argument("--model", default="whisper-tiny", metavar="NAME|PATH",
+                   help="registry name (see 'voxpost models list'), whisper short name, or checkpoint path (default whisper-tiny)")
+    s.add_argument("--language", metavar="L", help="spoken language code (default: detect)")
+    s.add_argument("--diarize", action="store_true", help="label every word and cue with its speaker")
+    s.add_argument("--force", action="store_true", help="replace existing outputs (inputs are never replaced)")
+    s.set_defaults(run=cmd_transcribe)
+
+    s = sub.add_parser("align", parents=[common], help="word timings of a known script (embedded TTS + DTW, any espeak-ng language)")
+    s.add_argument("input", metavar="IN", help="audio file, or a video file's audio track")
+    s.add_argument("--text", required=True, metavar="FILE", help="the script, UTF-8 text")
+    s.add_argument("--language", default="en", metavar="L", help="script language, an espeak-ng code (default en; see 'voxpost languages')")
+    s.add_argument("-o", "--output", required=True, metavar="words.json")
+    s.add_argument("--srt", metavar="FILE", help="also write subtitles built from the aligned words")
+    s.add_argument("--force", action="store_true", help="replace existing outputs (inputs are never replaced)")
+    s.set_defaults(run=cmd_align)
+
+    s = sub.add_parser("diarize", parents=[common], help="who speaks when: RTTM (pyannote when installed, else embedded)")
+    s.add_argument("input", metavar="IN", help="audio file, or a video file's audio track")
+    s.add_argument("-o", "--output", required=True, metavar="OUT.rttm")
+    s.add_argument("--backend", default="auto", choices=["auto", "pyannote", "embedded"],
+                   help="auto (default): pyannote when its checkpoints are installed, else embedded")
+    s.add_argument("--num-speakers", type=int, metavar="N", help="the number of speakers, when known")
+    s.add_argument("--force", action="store_true", help="replace existing outputs (inputs are never replaced)")
+    s.set_defaults(run=cmd_diarize)
+
+    s = sub.add_parser("languages", parents=[common], help="the language codes the embedded TTS and aligner speak")
+    s.set_defaults(run=cmd_languages)
+
     s = sub.add_parser("presets", parents=[common], help="list the presets with a one-line description")
     s.set_defaults(run=cmd_presets)
 
@@ -192,6 +225,116 @@ def _write_json(path: Path, data: object) -> None:
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise VoxpostError(f"{path}: cannot write ({exc.strerror})") from None
+
+
+def _check_outputs(args: argparse.Namespace, outputs: list, inputs: list) -> None:
+    """Open the input and check every output before any work: nothing is half-done on a bad path."""
+    from voxpost.stream import AudioReader, check_output_path
+
+    AudioReader(args.input).close()
+    outs = [Path(o) for o in outputs if o]
+    if len({o.resolve() for o in outs}) != len(outs):
+        raise VoxpostError("two outputs name the same file")
+    for o in outs:
+        check_output_path(o, overwrite=args.force, protect=inputs)
+
+
+def _read_script(path: str) -> str:
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise VoxpostError(f"{path}: cannot read the script ({exc.strerror or exc})") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise VoxpostError(f"{path}: the script is not UTF-8 text") from None
+
+
+def _subtitles(words: list, offset_s: float, vtt: bool = False) -> str:
+    """Subtitle cues from aligned words, with the script's punctuation."""
+    from voxpost.speech.formats import segments_from_words, to_srt, to_vtt
+
+    segs = segments_from_words([dict(w, word=w.get("text") or w["word"]) for w in words])
+    return to_vtt(segs, offset_s=offset_s) if vtt else to_srt(segs, offset_s=offset_s)
+
+
+def cmd_align(args: argparse.Namespace) -> int:
+    from voxpost.speech.align import align_file
+    from voxpost.speech.formats import write_text_atomic
+    from voxpost.voice.espeak import check_language
+
+    text = _read_script(args.text)
+    check_language(args.language)
+    protect = [args.input, args.text]
+    _check_outputs(args, [args.output, args.srt], protect)
+    result = align_file(args.input, text, language=args.language)
+    for w in result["warnings"]:
+        print(f"voxpost: warning: {w}", file=sys.stderr)
+    write_text_atomic(args.output, json.dumps(result, indent=2, ensure_ascii=False) + "\n",
+                      overwrite=args.force, protect=protect)
+    if args.srt:
+        write_text_atomic(args.srt, _subtitles(result["words"], result["timecode"]["offset_s"]),
+                          overwrite=args.force, protect=protect)
+    if not args.quiet:
+        print(f"{args.input}: {len(result['words'])} words aligned, confidence {result['confidence']:.2f} "
+              f"-> {args.output}", file=sys.stderr)
+    return 0
+
+
+def cmd_transcribe(args: argparse.Namespace) -> int:
+    from voxpost.speech.formats import assign_speakers, segments_from_words, to_srt, to_vtt, write_text_atomic
+    from voxpost.speech.transcribe import normalize_language, transcribe_file
+
+    if args.language:
+        normalize_language(args.language)
+    protect = [args.input]
+    _check_outputs(args, [args.output, args.srt, args.vtt], protect)
+    with _progress(args, f"transcribing {Path(args.input).name}") as tick:
+        doc = transcribe_file(args.input, model=args.model, language=args.language, progress=tick)
+    if args.diarize:
+        from voxpost.speech.diarize import diarize_file
+
+        turns = diarize_file(args.input)
+        doc["words"] = assign_speakers(doc["words"], turns)
+        doc["speakers"] = sorted({t[2] for t in turns})
+        doc["turns"] = [{"start": round(a, 3), "end": round(b, 3), "speaker": s} for a, b, s in turns]
+    offset = doc["timecode"]["offset_s"]
+    cues = segments_from_words(doc["words"])
+    if args.diarize:
+        doc["segments"] = cues
+    write_text_atomic(args.output, json.dumps(doc, indent=2, ensure_ascii=False) + "\n",
+                      overwrite=args.force, protect=protect)
+    if args.srt:
+        write_text_atomic(args.srt, to_srt(cues, offset_s=offset), overwrite=args.force, protect=protect)
+    if args.vtt:
+        write_text_atomic(args.vtt, to_vtt(cues, offset_s=offset), overwrite=args.force, protect=protect)
+    if not args.quiet:
+        print(f"{args.input}: {len(doc['words'])} words ({doc['language']}) -> {args.output}", file=sys.stderr)
+    return 0
+
+
+def cmd_diarize(args: argparse.Namespace) -> int:
+    from voxpost.speech.diarize import diarize_file
+    from voxpost.speech.formats import to_rttm, write_text_atomic
+
+    if args.num_speakers is not None and not 1 <= args.num_speakers <= 64:
+        raise VoxpostError(f"--num-speakers {args.num_speakers} is outside 1..64")
+    protect = [args.input]
+    _check_outputs(args, [args.output], protect)
+    turns = diarize_file(args.input, backend=args.backend, num_speakers=args.num_speakers)
+    uri = Path(args.input).stem.replace(" ", "_") or "recording"
+    write_text_atomic(args.output, to_rttm(turns, uri=uri), overwrite=args.force, protect=protect)
+    if not args.quiet:
+        speakers = len({t[2] for t in turns})
+        print(f"{args.input}: {speakers} speakers, {len(turns)} turns -> {args.output}", file=sys.stderr)
+    return 0
+
+
+def cmd_languages(args: argparse.Namespace) -> int:
+    from voxpost.voice.espeak import languages
+
+    print("\n".join(languages()))
+    return 0
 
 
 def cmd_presets(args: argparse.Namespace) -> int:

@@ -1,0 +1,528 @@
+"""Transcription with openai-whisper, only where there is speech.
+
+The audio is brought to 16 kHz mono (libsoxr), Silero VAD (:mod:`voxpost.speech.vad`) finds the
+speech, the speech regions are merged into chunks of at most 30 s (a longer region is cut at
+its quietest point), and whisper transcribes each chunk on its own with word timestamps. Word
+times are shifted back to the file, and words that fall outside the speech regions (whisper's
+hallucinations in silence) are dropped; the rest are clipped into their region. Silence costs
+no decoder call at all.
+
+Checkpoints come from the model registry (``models/registry.toml``, sha256-verified, nothing is
+downloaded) or from a file path. torch and whisper are imported only when a model is loaded.
+
+Examples
+--------
+>>> from voxpost.speech.transcribe import transcribe_file
+>>> doc = transcribe_file("reel1.wav", model="whisper-small")   # doctest: +SKIP
+>>> doc["words"][0]                                               # doctest: +SKIP
+{'word': 'And', 'start': 0.32, 'end': 0.52, 'probability': 0.81}
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import re
+import warnings
+from collections.abc import Callable, Sequence
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from voxpost.errors import AudioError, ModelError, ParameterError
+from voxpost.models import Registry, sha256_file
+from voxpost.speech import vad as _vad
+from voxpost.speech.formats import timecode_info
+
+#: Whisper's input rate.
+RATE = 16000
+#: Whisper's window: no chunk is longer.
+MAX_CHUNK_S = 30.0
+#: Registry names of whisper's own short names (``whisper.load_model("tiny")`` and so on);
+#: "large" and "turbo" are whisper's aliases of large-v3 and large-v3-turbo.
+WHISPER_NAMES = {
+    **{n: f"whisper-{n}" for n in ("tiny.en", "tiny", "base.en", "base", "small.en", "small",
+                                   "medium.en", "medium", "large-v1", "large-v2", "large-v3",
+                                   "large-v3-turbo")},
+    "large": "whisper-large-v3",
+    "turbo": "whisper-large-v3-turbo",
+}
+_LANGUAGE_HELP = ("python -c \"import whisper.tokenizer as t; print(*sorted(t.LANGUAGES))\" "
+                  "lists the codes")
+
+Progress = Callable[[int, int], None]
+
+
+# -- models -----------------------------------------------------------------------------------
+def _looks_like_path(text: str) -> bool:
+    return ("/" in text or os.sep in text or text.startswith("~")
+            or text.lower().endswith((".pt", ".pth", ".bin", ".ckpt")))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip()
+    return f"{type(exc).__name__}: {(text.splitlines() or [''])[0][:200]}"
+
+
+def _load_failure(exc: BaseException) -> str:
+    """What went wrong inside whisper.load_model, in words."""
+    text = str(exc)
+    refused = re.search(r"Unsupported global: GLOBAL (\S+)", text)
+    if refused:
+        return f"it pickles {refused.group(1)}, which weights-only loading refuses"
+    if isinstance(exc, KeyError) and exc.args and exc.args[0] in ("dims", "model_state_dict"):
+        return f"it has no '{exc.args[0]}' entry"
+    if isinstance(exc, TypeError) and "ModelDimensions" in text:
+        return "its 'dims' are not whisper's model dimensions"
+    if "state_dict" in text:
+        return "its weights do not fit its model dimensions"
+    if isinstance(exc, EOFError | KeyError) or "zip" in text or "unpickl" in text.lower() \
+            or "magic number" in text:
+        return "not a torch checkpoint, or a truncated one"
+    return _first_line(exc)
+
+
+def _check_device(device: Any) -> Any:
+    import torch
+
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ParameterError(f"unknown device '{device}' (use cpu, cuda or cuda:N)") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ParameterError(f"device '{device}' asked for, but torch sees no CUDA GPU here; use --device cpu")
+    return device
+
+
+def load_model(model: str | os.PathLike[str], *, device: Any = "cpu",
+               registry: Registry | None = None) -> tuple[Any, dict[str, str]]:
+    """Load a whisper checkpoint.
+
+    Parameters
+    ----------
+    model : str or path-like
+        An existing checkpoint file, a registry entry (``"whisper-small"``), or whisper's short
+        name for one (``"small"``, ``"base.en"``, ``"large"`` = ``whisper-large-v3``,
+        ``"turbo"`` = ``whisper-large-v3-turbo``). A registry checkpoint has its sha256
+        checked before it is read; a file's sha256 is recorded.
+    device : str or torch.device
+        Where the model runs; default ``"cpu"``.
+    registry : Registry, optional
+        Default :meth:`Registry.load` (``$VOXPOST_REGISTRY`` or ``models/registry.toml``).
+
+    Returns
+    -------
+    (whisper.model.Whisper, dict)
+        The model, in eval mode, and ``{"name", "path", "sha256"}``.
+
+    Raises
+    ------
+    ModelError
+        Unknown or uninstalled registry model (the message says where to download it and
+        where to put it), sha256 mismatch, missing file, or a file that is not a whisper
+        checkpoint.
+    ParameterError
+        An unusable device.
+    """
+    text = os.fspath(model)
+    path = Path(text).expanduser()
+    if path.is_file():
+        sha = sha256_file(path)
+        name = _official_name(sha) or path.name
+    elif path.exists():
+        raise ModelError(f"{text}: is a directory, not a whisper checkpoint file")
+    elif isinstance(model, os.PathLike) or _looks_like_path(text):
+        raise ModelError(f"{text}: no such model file")
+    else:
+        reg = registry if registry is not None else Registry.load()
+        name = WHISPER_NAMES.get(text, text)
+        if name not in reg.names() and f"whisper-{text}" in reg.names():
+            name = f"whisper-{text}"
+        entry = reg.get(name)
+        if entry.backend != "whisper":
+            raise ModelError(f"model '{name}' is a {entry.backend} model for {entry.capability}, "
+                             "not a whisper checkpoint")
+        path = reg.path(name)
+        sha = entry.sha256
+    _check_device(device)
+    import whisper
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            # a full path never matches whisper's own names, so whisper never downloads here
+            net = whisper.load_model(str(path.resolve()), device=device)
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a file whisper cannot read is the user's to fix
+        raise ModelError(f"{path}: not a loadable whisper checkpoint ({_load_failure(exc)}); "
+                         "replace it with the published file") from None
+    if net.dims.n_mels not in (80, 128):
+        raise ModelError(f"{path}: whisper checkpoint with {net.dims.n_mels} mel bands; whisper "
+                         "supports 80 or 128")
+    # whisper.load_model(path) forgets the tuned cross-attention heads its named models use for
+    # word timing; put them back when the file is one of whisper's published checkpoints
+    key = _official_key(sha)
+    if key is not None:
+        net.set_alignment_heads(whisper._ALIGNMENT_HEADS[key])
+    net.eval()
+    return net, {"name": name, "path": str(path), "sha256": sha}
+
+
+def _official_key(sha: str) -> str | None:
+    """whisper's name of the published checkpoint with this sha256 (it is part of the URL)."""
+    import whisper
+
+    return next((k for k, url in whisper._MODELS.items() if url.split("/")[-2] == sha), None)
+
+
+def _official_name(sha: str) -> str | None:
+    try:
+        import whisper
+    except ImportError:
+        return None
+    key = next((k for k, url in whisper._MODELS.items() if url.split("/")[-2] == sha), None)
+    return None if key is None else WHISPER_NAMES[key]
+
+
+def normalize_language(language: str | None, model: Any = None) -> str | None:
+    """Whisper's code for `language` (a code such as ``"de"`` or a name such as ``"German"``).
+
+    Raises
+    ------
+    ParameterError
+        A language whisper does not know, or one the given model cannot transcribe (an
+        English-only ``.en`` model, or ``yue`` on a 99-language model).
+    """
+    if language is None:
+        return None
+    from whisper.tokenizer import LANGUAGES, TO_LANGUAGE_CODE
+
+    key = str(language).strip().lower()
+    code = key if key in LANGUAGES else TO_LANGUAGE_CODE.get(key)
+    if code is None:
+        raise ParameterError(f"unknown language '{language}': give a whisper language code "
+                             f"(en, de, fr, es, ja, ...) or its English name; {_LANGUAGE_HELP}")
+    if model is not None:
+        if not model.is_multilingual and code != "en":
+            raise ParameterError(f"language '{language}' asked for, but this model is English-only; "
+                                 "use a multilingual model (a name without .en)")
+        if model.is_multilingual and code not in list(LANGUAGES)[:model.num_languages]:
+            raise ParameterError(f"language '{language}' is not one of the {model.num_languages} "
+                                 "languages this model knows; use whisper-large-v3 for it")
+    return code
+
+
+# -- 16 kHz mono store ------------------------------------------------------------------------
+class _Mono16k:
+    """The file at 16 kHz mono, kept as the pieces it arrived in (no second whole-file copy)."""
+
+    def __init__(self) -> None:
+        self._pieces: list[np.ndarray] = []
+        self._starts: list[int] = []
+        self.size = 0
+
+    def append(self, piece: np.ndarray) -> None:
+        if piece.size:
+            self._pieces.append(np.ascontiguousarray(piece, np.float32))
+            self._starts.append(self.size)
+            self.size += piece.size
+
+    def slice(self, a: int, b: int) -> np.ndarray:
+        a, b = max(0, a), min(self.size, b)
+        if b <= a:
+            return np.zeros(0, np.float32)
+        i = bisect.bisect_right(self._starts, a) - 1
+        parts = []
+        while i < len(self._pieces) and self._starts[i] < b:
+            s = self._starts[i]
+            parts.append(self._pieces[i][max(0, a - s):b - s])
+            i += 1
+        return parts[0].copy() if len(parts) == 1 else np.concatenate(parts)
+
+
+def _mono(block: np.ndarray) -> np.ndarray:
+    x = np.asarray(block, np.float32)
+    return x if x.ndim == 1 else x.mean(axis=0, dtype=np.float32)
+
+
+# -- chunking ---------------------------------------------------------------------------------
+def _quietest(x: np.ndarray) -> int:
+    """Index of the quietest point of `x` (30 ms moving energy, 10 ms steps)."""
+    hop = RATE // 100
+    n = x.size // hop
+    if n < 3:
+        return x.size // 2
+    energy = (x[:n * hop].reshape(n, hop).astype(np.float64) ** 2).sum(axis=1)
+    smooth = np.convolve(energy, np.ones(3), mode="same")
+    return int(np.argmin(smooth[1:-1]) + 1) * hop + hop // 2
+
+
+def _chunks(store: _Mono16k, regions: Sequence[tuple[int, int]], max_len: int) -> list[tuple[int, int, list[tuple[int, int]]]]:
+    """Merge speech regions (16 kHz samples) into chunks ``(start, end, regions)`` of at most
+    `max_len` samples; a longer region is cut at its quietest point, searched in the second
+    half of each `max_len` stretch so that no piece is shorter than half a chunk but the last."""
+    pieces: list[tuple[int, int]] = []
+    for a, b in regions:
+        while b - a > max_len:
+            lo = a + max_len // 2
+            cut = lo + _quietest(store.slice(lo, a + max_len))
+            pieces.append((a, cut))
+            a = cut
+        pieces.append((a, b))
+    chunks: list[tuple[int, int, list[tuple[int, int]]]] = []
+    for a, b in pieces:
+        if chunks and b - chunks[-1][0] <= max_len:
+            chunks[-1][2].append((a, b))
+            chunks[-1] = (chunks[-1][0], b, chunks[-1][2])
+        else:
+            chunks.append((a, b, [(a, b)]))
+    return chunks
+
+
+def _uniform_chunks(n: int, max_len: int) -> list[tuple[int, int, list[tuple[int, int]]]]:
+    k = -(-n // max_len)
+    edges = [round(i * n / k) for i in range(k + 1)] if k else []
+    return [(a, b, [(a, b)]) for a, b in zip(edges[:-1], edges[1:])]
+
+
+# -- transcription ----------------------------------------------------------------------------
+def _resolve_model(model: Any) -> tuple[Any, dict[str, str] | None]:
+    if isinstance(model, str | os.PathLike):
+        return load_model(model)
+    if isinstance(model, tuple) and len(model) == 2:
+        return model
+    if not hasattr(model, "dims") or not hasattr(model, "is_multilingual"):
+        raise ParameterError("model must be a whisper model from load_model(), a registry name "
+                             "or a checkpoint path")
+    return model, None
+
+
+def _detect_language(net: Any, audio: np.ndarray) -> str:
+    import torch
+    import whisper
+
+    mel = whisper.log_mel_spectrogram(torch.from_numpy(audio), net.dims.n_mels,
+                                      padding=whisper.audio.N_SAMPLES)
+    mel = whisper.pad_or_trim(mel, whisper.audio.N_FRAMES).to(net.device)
+    _, probs = net.detect_language(mel)
+    return max(probs, key=probs.get)
+
+
+def _words_of_chunk(result: dict[str, Any], start: int, end: int, regions: list[tuple[int, int]],
+                    use_regions: bool) -> list[dict[str, Any]]:
+    """Whisper's segments of one chunk -> segments with file times, words kept and clipped."""
+    cs, ce = start / RATE, end / RATE
+    bounds = [(round(a / RATE, 4), round(b / RATE, 4)) for a, b in regions]
+    segments = []
+    for seg in result.get("segments", []):
+        kept, raw = [], []
+        for w in seg.get("words") or []:
+            text = str(w["word"])
+            if not text.strip():
+                continue
+            ws = min(max(round(float(w["start"]) + cs, 3), cs), ce)
+            we = min(max(round(float(w["end"]) + cs, 3), ws), ce)
+            if use_regions:
+                overlaps = [min(we, b) - max(ws, a) for a, b in bounds]
+                best = int(np.argmax(overlaps))
+                a, b = bounds[best]
+                inside = (overlaps[best] >= 0.5 * (we - ws) and overlaps[best] > 0) or (
+                    we == ws and a <= ws <= b)
+                if not inside:
+                    continue      # spoken in what the VAD calls silence: a hallucination
+                ws, we = min(max(ws, a), b), min(max(we, a), b)
+            word = {"word": text.strip(), "start": ws, "end": we}
+            if "probability" in w:
+                word["probability"] = round(float(w["probability"]), 4)
+            kept.append(word)
+            raw.append(text)
+        if kept:
+            segments.append({"start": kept[0]["start"], "end": max(w["end"] for w in kept),
+                             "text": "".join(raw).strip(), "words": kept})
+    return segments
+
+
+def transcribe(samples: np.ndarray, sample_rate: int, *, model: Any, language: str | None = None,
+               vad: bool = True, max_chunk_s: float = MAX_CHUNK_S, progress: Progress | None = None,
+               sample_len: int | None = None) -> dict[str, Any]:
+    """Transcribe audio held in memory.
+
+    Parameters
+    ----------
+    samples : ndarray
+        ``[channels, frames]`` or ``[frames]`` at `sample_rate`; mixed to mono and resampled
+        to 16 kHz (libsoxr VHQ).
+    sample_rate : int
+        Hz.
+    model : whisper model, (model, info) from :func:`load_model`, or a name/path to load
+    language : str, optional
+        Whisper code or English name; default: detected once, on the chunk with the most
+        speech, and used for every chunk.
+    vad : bool
+        Transcribe only what Silero VAD calls speech (default). False: the whole file in
+        uniform chunks of at most `max_chunk_s`.
+    max_chunk_s : float
+        Longest chunk given to whisper, 1-30 s.
+    progress : callable, optional
+        Called as ``progress(done, total)`` in 16 kHz samples after each chunk.
+    sample_len : int, optional
+        Most tokens whisper decodes per 30 s window (whisper's default: 224).
+
+    Returns
+    -------
+    dict
+        ``{"language", "segments", "words", "speech_regions"}``: segments and words as in
+        :mod:`voxpost.speech.formats` (times in seconds from the start of the input, word text
+        without the leading space, ``probability`` kept); ``speech_regions`` is the VAD's
+        ``[[start_s, end_s], ...]`` (None with ``vad=False``). Silence gives no words.
+
+    Raises
+    ------
+    ParameterError
+        Unknown language, or bad `sample_rate` / `max_chunk_s`.
+    AudioError
+        NaN or Inf samples.
+    """
+    net, _ = _resolve_model(model)
+    language = normalize_language(language, net)
+    _check_chunk(max_chunk_s)
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, int | np.integer) or sample_rate <= 0:
+        raise ParameterError(f"sample_rate must be a positive integer, not {sample_rate!r}")
+    x = _mono(samples)
+    if not np.isfinite(x).all():
+        raise AudioError("samples contain NaN or Inf; repair the audio first")
+    store = _Mono16k()
+    if x.size and sample_rate != RATE:
+        import soxr
+
+        x = soxr.resample(x, int(sample_rate), RATE, quality="VHQ").astype(np.float32, copy=False)
+    store.append(x)
+    del x
+    probs = _probabilities(store) if vad else None
+    return _run(store, probs, net, language=language, max_chunk_s=max_chunk_s, progress=progress,
+                sample_len=sample_len)
+
+
+def _check_chunk(max_chunk_s: float) -> None:
+    if not (1.0 <= float(max_chunk_s) <= MAX_CHUNK_S):
+        raise ParameterError(f"max_chunk_s must be between 1 and {MAX_CHUNK_S:g} s (whisper's "
+                             f"window), not {max_chunk_s}")
+
+
+def _probabilities(store: _Mono16k) -> np.ndarray:
+    va = _vad.VoiceActivity()
+    out = [va.probabilities(p) for p in store._pieces]
+    out.append(va.probabilities(np.zeros((-store.size) % _vad.FRAME, np.float32)))
+    return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+
+def _run(store: _Mono16k, probs: np.ndarray | None, net: Any, *, language: str | None,
+         max_chunk_s: float, progress: Progress | None, sample_len: int | None) -> dict[str, Any]:
+    import torch
+    import whisper
+
+    max_len = int(round(max_chunk_s * RATE))
+    if probs is not None:
+        regions_s = _vad.regions_from_probabilities(probs, duration_s=store.size / RATE)
+        regions = [(int(round(a * RATE)), int(round(b * RATE))) for a, b in regions_s]
+        chunks = _chunks(store, [r for r in regions if r[1] > r[0]], max_len)
+    else:
+        regions_s = None
+        chunks = _uniform_chunks(store.size, max_len)
+    if language is None and not net.is_multilingual:
+        language = "en"
+    if language is None and chunks:
+        best = max(chunks, key=lambda c: sum(b - a for a, b in c[2]))
+        language = _detect_language(net, store.slice(best[0], best[1]))
+    options: dict[str, Any] = {} if sample_len is None else {"sample_len": int(sample_len)}
+    segments: list[dict[str, Any]] = []
+    for start, end, parts in chunks:
+        audio = store.slice(start, end)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")   # "Performing inference on CPU when CUDA is available"
+            with torch.no_grad():
+                result = whisper.transcribe(net, audio, word_timestamps=True, language=language,
+                                            condition_on_previous_text=False, temperature=0.0,
+                                            fp16=False, verbose=None, **options)
+        segments += _words_of_chunk(result, start, end, parts, probs is not None)
+        if progress is not None:
+            progress(end, store.size)
+    # whisper's word times are non-decreasing within a window; make them so everywhere
+    prev_end = 0.0
+    for seg in segments:
+        for w in seg["words"]:
+            w["start"] = max(w["start"], prev_end)
+            w["end"] = max(w["end"], w["start"])
+            prev_end = w["end"]
+        seg["start"], seg["end"] = seg["words"][0]["start"], seg["words"][-1]["end"]
+    return {"language": language,
+            "segments": segments,
+            "words": [w for seg in segments for w in seg["words"]],
+            "speech_regions": None if regions_s is None else [[a, b] for a, b in regions_s]}
+
+
+def transcribe_file(path: str | os.PathLike[str], *, model: Any = "whisper-tiny",
+                    language: str | None = None, vad: bool = True, progress: Progress | None = None,
+                    device: Any = "cpu", max_chunk_s: float = MAX_CHUNK_S,
+                    sample_len: int | None = None) -> dict[str, Any]:
+    """Transcribe an audio file or the audio track of a video file.
+
+    The file is read in blocks and resampled to 16 kHz mono as it is read, so only that copy
+    of it is held. Arguments as :func:`transcribe`;
+    `model` is a registry name, whisper short name, checkpoint path, or an already loaded
+    model (or ``(model, info)``).
+
+    Returns
+    -------
+    dict
+        ``{"source", "duration_s", "model": {"name", "path", "sha256"}, "timecode":
+        {"offset_s", "timecode"}, "language", "segments", "words", "speech_regions"}``. Word and
+        segment times are relative to the start of the file; add ``timecode["offset_s"]`` for
+        times of day (the subtitle writers take it as ``offset_s``).
+
+    Raises
+    ------
+    AudioError, ModelError, ParameterError
+        Unreadable input, missing or corrupt model, unknown language.
+    """
+    import soxr
+
+    from voxpost.stream import AudioReader
+
+    if language is not None:
+        normalize_language(language)          # fail before anything heavy
+    _check_chunk(max_chunk_s)
+    with AudioReader(path) as reader:
+        if isinstance(model, str | os.PathLike):
+            net, info = load_model(model, device=device)
+        else:
+            net, info = _resolve_model(model)
+        language = normalize_language(language, net)
+        store = _Mono16k()
+        rs = None if reader.sample_rate == RATE else soxr.ResampleStream(
+            reader.sample_rate, RATE, 1, dtype="float32", quality="VHQ")
+        for block in reader.blocks(1 << 16):
+            piece = _mono(block)
+            if rs is not None:
+                piece = rs.resample_chunk(piece)
+            store.append(piece)
+        if rs is not None:
+            store.append(rs.resample_chunk(np.zeros(0, np.float32), last=True))
+        frames = int(reader.frames or 0)
+        sample_rate = reader.sample_rate
+        start = Fraction(reader.timecode_samples, sample_rate)
+        fps = reader.fps
+    probs = _probabilities(store) if vad else None
+    doc = _run(store, probs, net, language=language, max_chunk_s=max_chunk_s, progress=progress,
+               sample_len=sample_len)
+    if info is None:
+        info = {"name": "(loaded model)", "path": "", "sha256": ""}
+    return {"source": str(path), "duration_s": round(frames / sample_rate, 6), "model": info,
+            "timecode": timecode_info(start, fps), **doc}
+
+
+__all__ = ["MAX_CHUNK_S", "RATE", "WHISPER_NAMES", "load_model", "normalize_language",
+           "transcribe", "transcribe_file"]

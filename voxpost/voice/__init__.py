@@ -1,0 +1,1 @@
+"""Voice: the embedded text-to-speech (espeak-ng), and later profiles, conversion and marking."""
