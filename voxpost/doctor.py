@@ -57,6 +57,18 @@ def _torch() -> str:
     return f"torch {torch.__version__}, torchaudio {torchaudio.__version__}, {gpu}"
 
 
+def _espeak() -> str:
+    from voxpost.voice.espeak import languages, sample_rate
+
+    return f"espeak-ng (espeakng-loader), {len(languages())} languages, {sample_rate()} Hz"
+
+
+def _silero() -> str:
+    from voxpost.speech.vad import model_path
+
+    return f"silero-vad {model_path().name} (ships in the package)"
+
+
 def checks() -> list[dict[str, Any]]:
     """One row per backend and per registered model."""
     pip = "reinstall with: .venv/bin/pip install -e ."
@@ -68,6 +80,8 @@ def checks() -> list[dict[str, Any]]:
         _probe("DSP kernels: numba.cuda (GPU)", _cuda,
                "kernels run on the CPU; install an NVIDIA driver to use the CUDA versions"),
         _probe("neural backend: torch", _torch, pip),
+        _probe("embedded TTS, align: espeak-ng", _espeak, pip),
+        _probe("voice activity: silero-vad", _silero, pip),
         _probe("transcription: openai-whisper", _version("whisper"), pip),
         _probe("diarization: pyannote.audio", _version("pyannote.audio"), pip),
     ]
