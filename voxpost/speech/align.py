@@ -139,7 +139,6 @@ def _synth_word_times(text: str, tokens: list[Token], language: str, rate_wpm: f
     ph_s = np.array([p[1] for p in syn.phonemes], np.int64)
     ph_pause = np.array([p[0].startswith("_") for p in syn.phonemes], bool)
     ph_name = [p[0] for p in syn.phonemes]
-    starts = np.array([t.start for t in tokens])
     times = np.full((len(tokens), 2), np.nan)
     owner: dict[int, list[int]] = {}
     groups = syn.words
@@ -152,7 +151,6 @@ def _synth_word_times(text: str, tokens: list[Token], language: str, rate_wpm: f
         if not groups:
             break
         grp = groups[g]
-        nxt = groups[g + 1].start if g + 1 < len(groups) else samples.size
         inside = np.flatnonzero((ph_s >= grp.start) & (ph_s < max(grp.end, grp.start + 1)) & ~ph_pause)
         cuts = [grp.start]
         if len(members) > 1 and inside.size > 1:
@@ -171,14 +169,12 @@ def _synth_word_times(text: str, tokens: list[Token], language: str, rate_wpm: f
             if i == 0:
                 s = _closure_start(s, ph_s, ph_pause, ph_name, db, sr)
             times[k] = (s / sr, e / sr)
-        del nxt
     # Tokens espeak gave no group (should not happen): place them at their neighbours' edge.
     for k in range(len(tokens)):
         if np.isnan(times[k, 0]):
             prev = times[k - 1, 1] if k and not np.isnan(times[k - 1, 1]) else 0.0
             times[k] = (prev, prev)
     x16 = soxr.resample(samples, sr, RATE).astype(np.float32) if sr != RATE else samples
-    del starts
     return x16, times
 
 
