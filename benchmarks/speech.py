@@ -7,7 +7,7 @@ Alignment
     ``voxpost.speech.align`` against published reference alignments of real recordings in
     ../shared/corpus: LJSpeech LJ001-0001..0005 (Montreal Forced Aligner alignments distributed
     with FastSpeech2) and GRID bbaf2n (the GRID corpus' own alignment file); see
-    benchmarks/data/wordtimes/README.md. Peer in the same run: the proportional baseline that
+    benchmarks/data/wordtimes/README.md (times only; words from the corpus transcripts). Peer in the same run: the proportional baseline that
     simple subtitle tools use (words spread over the VAD speech span in proportion to their
     length in characters).
 Speed and scaling
@@ -43,7 +43,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 CORPUS = Path(os.environ.get("VOXPOST_CORPUS", ROOT.parent / "shared" / "corpus"))
-REFS = ROOT / "benchmarks" / "data" / "wordtimes"
 LONG_TEXT = ("The old harbour was quiet that morning, and the fishermen mended their nets in silence. "
              "Nobody spoke of the storm. A cart rolled past the church with its wheels singing on the "
              "stones. Far away, a bell tolled seven times and the gulls answered. Margaret counted the "
@@ -76,24 +75,22 @@ def alignment_rows(corpus: Path) -> tuple[list[dict], dict]:
     from voxpost.audio import load
     from voxpost.speech.align import align
 
+    from wordtimes import references
+
     rows, ours_all, peer_all = [], [], []
-    # Warm-up: Numba kernels, the VAD session, espeak.
-    first = json.loads(next(iter(sorted(REFS.glob("*.json")))).read_text())
-    a = load(corpus / first["audio"])
-    align(a.samples, a.sample_rate, (corpus / first["audio"]).with_suffix(".txt").read_text())
-    for f in sorted(REFS.glob("*.json")):
-        ref = json.loads(f.read_text())
-        audio = corpus / ref["audio"]
-        text = audio.with_suffix(".txt").read_text()
+    refs = list(references(corpus))
+    a = load(refs[0][0])                        # warm-up: Numba kernels, the VAD session, espeak
+    align(a.samples, a.sample_rate, refs[0][1])
+    for audio, text, ref in refs:
         a = load(audio)
         t = time.perf_counter()
         result = align(a.samples, a.sample_rate, text, language="en")
         dt = time.perf_counter() - t
-        ours = boundary_errors(result["words"], ref["words"])
-        peer = boundary_errors(proportional(a.samples, a.sample_rate, text), ref["words"])
+        ours = boundary_errors(result["words"], ref)
+        peer = boundary_errors(proportional(a.samples, a.sample_rate, text), ref)
         ours_all.append(ours)
         peer_all.append(peer)
-        rows.append({"file": ref["audio"], "words": len(ref["words"]), "boundaries": ours.size,
+        rows.append({"file": str(audio.relative_to(corpus)), "words": len(ref), "boundaries": ours.size,
                      "median_ms": float(np.median(ours)), "p90_ms": float(np.percentile(ours, 90)),
                      "peer_median_ms": float(np.median(peer)), "peer_p90_ms": float(np.percentile(peer, 90)),
                      "rtf": dt / a.duration_s, "confidence": result["confidence"]})
