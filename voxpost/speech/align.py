@@ -23,8 +23,6 @@ DTW distance along it (low for a script that does not match the recording).
 from __future__ import annotations
 
 import os
-import re
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
@@ -32,6 +30,7 @@ from typing import Any, Callable
 import numpy as np
 
 from voxpost.errors import VoxpostError
+from voxpost.voice.words import Token, frame_db, script_words, token_times  # noqa: F401 (re-exported)
 
 #: Feature rate and shape.
 RATE = 16000
@@ -50,34 +49,10 @@ WINDOW = 1500
 KEEP = 1000
 #: A pause in the recording this long or longer is given to the nearest word boundary.
 PAUSE_S = 0.12
-_STOP_FIRST = set("ptkbdgc")
 
 
 class AlignError(VoxpostError):
     """The script cannot be aligned to this recording (no speech, no words, ...)."""
-
-
-@dataclass(frozen=True)
-class Token:
-    """A word of the script: its text and character span."""
-
-    text: str
-    start: int
-    end: int
-    raw: str = ""            # the token as written, punctuation kept (for subtitles)
-
-
-def script_words(text: str) -> list[Token]:
-    """The words of a script: tokens separated by whitespace or dashes (not hyphens) that hold a
-    letter or digit, punctuation around them stripped."""
-    words = []
-    for m in re.finditer(r"[^\s\u2013\u2014]+", text):
-        tok = m.group()
-        core = re.sub(r"^[^\w]+|[^\w]+$", "", tok)
-        if core and any(ch.isalnum() for ch in core):
-            off = tok.find(core)
-            words.append(Token(core, m.start() + off, m.start() + off + len(core), tok))
-    return words
 
 
 # -- features -----------------------------------------------------------------------------------
@@ -110,23 +85,7 @@ def _normalise(feat: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
     return ((feat - ref.mean(0)) / (ref.std(0) + 1e-5)).astype(np.float32)
 
 
-def _frame_db(x: np.ndarray, hop: int) -> np.ndarray:
-    n = x.size // hop
-    if n == 0:
-        return np.full(1, -120.0)
-    e = (x[: n * hop].reshape(n, hop).astype(np.float64) ** 2).mean(1)
-    return 10 * np.log10(e + 1e-12)
-
-
 # -- synthesis side -----------------------------------------------------------------------------
-@lru_cache(maxsize=4096)
-def _phoneme_count(word: str, language: str) -> int:
-    from voxpost.voice.espeak import synthesize
-
-    syn = synthesize(word, language=language)
-    return max(1, sum(1 for name, _, _ in syn.phonemes if not name.startswith("_")))
-
-
 def _synth_word_times(text: str, tokens: list[Token], language: str, rate_wpm: float):
     """Speak the script; return (16 kHz samples, [start, end] in seconds per token)."""
     import soxr
@@ -134,69 +93,10 @@ def _synth_word_times(text: str, tokens: list[Token], language: str, rate_wpm: f
     from voxpost.voice.espeak import synthesize
 
     syn = synthesize(text, language=language, rate_wpm=rate_wpm)
+    times = token_times(syn, tokens, language)
     sr = syn.sample_rate
-    samples = syn.samples
-    ph_s = np.array([p[1] for p in syn.phonemes], np.int64)
-    ph_pause = np.array([p[0].startswith("_") for p in syn.phonemes], bool)
-    ph_name = [p[0] for p in syn.phonemes]
-    times = np.full((len(tokens), 2), np.nan)
-    owner: dict[int, list[int]] = {}
-    groups = syn.words
-    g_starts = np.array([g.char_start for g in groups]) if groups else np.zeros(0, int)
-    for k, tok in enumerate(tokens):
-        g = int(np.searchsorted(g_starts, tok.start, side="right")) - 1
-        owner.setdefault(max(g, 0), []).append(k)
-    db = _frame_db(samples, int(sr * 0.0025))
-    for g, members in owner.items():
-        if not groups:
-            break
-        grp = groups[g]
-        inside = np.flatnonzero((ph_s >= grp.start) & (ph_s < max(grp.end, grp.start + 1)) & ~ph_pause)
-        cuts = [grp.start]
-        if len(members) > 1 and inside.size > 1:
-            counts = np.array([_phoneme_count(tokens[k].text, language) for k in members], float)
-            bounds = np.cumsum(counts)[:-1] * inside.size / counts.sum()
-            for b in bounds:
-                idx = int(np.clip(round(b), 1, inside.size - 1))
-                cuts.append(int(ph_s[inside[idx]]))
-        elif len(members) > 1:
-            span = grp.end - grp.start
-            cuts += [grp.start + span * (i + 1) // len(members) for i in range(len(members) - 1)]
-        cuts.append(max(grp.end, cuts[-1]))
-        cuts = np.maximum.accumulate(np.array(cuts))
-        for i, k in enumerate(members):
-            s, e = int(cuts[i]), int(cuts[i + 1])
-            if i == 0:
-                s = _closure_start(s, ph_s, ph_pause, ph_name, db, sr)
-            times[k] = (s / sr, e / sr)
-    # Tokens espeak gave no group (should not happen): place them at their neighbours' edge.
-    for k in range(len(tokens)):
-        if np.isnan(times[k, 0]):
-            prev = times[k - 1, 1] if k and not np.isnan(times[k - 1, 1]) else 0.0
-            times[k] = (prev, prev)
-    x16 = soxr.resample(samples, sr, RATE).astype(np.float32) if sr != RATE else samples
+    x16 = soxr.resample(syn.samples, sr, RATE).astype(np.float32) if sr != RATE else syn.samples
     return x16, times
-
-
-def _closure_start(start: int, ph_s, ph_pause, ph_name, db: np.ndarray, sr: int) -> int:
-    """Move a word start at a stop burst back to the start of the stop's silent closure."""
-    i = int(np.searchsorted(ph_s, start))
-    if i >= len(ph_s) or ph_s[i] != start or not ph_name[i] or ph_name[i][0] not in _STOP_FIRST:
-        return start
-    if i == 0 or ph_pause[i - 1]:
-        return start                        # after a pause the closure is silence anyway
-    hop = int(sr * 0.0025)
-    f_end = start // hop
-    f0 = max(0, f_end - int(0.1 / 0.0025), int(ph_s[i - 1]) // hop + 1)
-    if f_end - f0 < 2:
-        return start
-    seg = db[f0:f_end]
-    low = int(np.argmin(seg))
-    floor = seg[low]
-    k = low
-    while k > 0 and seg[k - 1] < floor + 15.0:
-        k -= 1
-    return int((f0 + k) * hop)
 
 
 # -- warping ------------------------------------------------------------------------------------
@@ -282,7 +182,7 @@ def _time_map(pi: np.ndarray, pj: np.ndarray) -> Callable[[np.ndarray], np.ndarr
 # -- recording side -----------------------------------------------------------------------------
 def _pauses(x: np.ndarray, lo_s: float, hi_s: float) -> list[tuple[float, float]]:
     """Silences of at least PAUSE_S inside [lo_s, hi_s] of 16 kHz ``x``, from frame energy."""
-    db = _frame_db(x, HOP)
+    db = frame_db(x, HOP)
     a, b = int(lo_s / FRAME_S), max(int(hi_s / FRAME_S), int(lo_s / FRAME_S) + 1)
     seg = db[a:b]
     if seg.size < 3:
@@ -455,7 +355,7 @@ def align(samples: np.ndarray, sample_rate: int, text: str, *, language: str = "
 
 
 def _speech_seconds(syn16: np.ndarray) -> float:
-    db = _frame_db(syn16, HOP)
+    db = frame_db(syn16, HOP)
     return float((db > db.max() - 40).sum() * FRAME_S) if db.size else 0.0
 
 
