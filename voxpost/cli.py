@@ -92,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--force", action="store_true", help="replace existing outputs (inputs are never replaced)")
     s.set_defaults(run=cmd_diarize)
 
+    from voxpost.cli_voice import add_parsers as add_voice_parsers
+
+    add_voice_parsers(sub, common, _Parser)
+
     s = sub.add_parser("languages", parents=[common], help="the language codes the embedded TTS and aligner speak")
     s.set_defaults(run=cmd_languages)
 

@@ -157,6 +157,10 @@ def run_demo(*, out_dir: Path, input_path: str | None = None, quiet: bool = Fals
         "true_peak_dbtp_out": round(loud_out["true_peak_dbtp"], 2), "latency_ms": run["latency_ms"], "rtf": run["rtf"],
     }
     report["speech"] = speech_demo(out_dir)
+    from voxpost.demo_voice import voice_demo
+
+    report["voice"] = voice_demo(out_dir)
+    vo = report["voice"]
     m = report["measurements"]
     c = report["cleanup"]
     sp = report["speech"]
@@ -168,7 +172,11 @@ def run_demo(*, out_dir: Path, input_path: str | None = None, quiet: bool = Fals
         f"Cleanup '{CLEAN_PRESET}': {c['clicks_repaired']} clicks repaired, noise -{c['noise_reduction_db']} dB, {c['lufs_in']} -> {c['lufs_out']} LUFS, "
         f"true peak {c['true_peak_dbtp_out']} dBTP. "
         f"Align: {sp['words']} script words placed, median boundary error {sp['median_error_ms']} ms "
-        f"(p90 {sp['p90_error_ms']} ms) against the spoken line's own word times; "
+        f"(p90 {sp['p90_error_ms']} ms) against the spoken line's own word times. "
+        f"Voice: line spoken in {vo['spoken_duration_s']} s (asked {vo['target_duration_s']} s), profile "
+        f"'demo-actor' from {vo['reference_speech_s']} s of speech with consent, converted line F0 "
+        f"{vo['f0_converted_hz']} Hz vs profile {vo['f0_profile_hz']} Hz, watermark found in "
+        f"{sum(vo['marked'])}/2 outputs (scores {vo['mark_scores']}, unmarked {vo['unmarked_reference_score']}); "
         f"report in {out_dir / 'report.md'}"
     )
     (out_dir / "report.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
@@ -187,5 +195,9 @@ def _markdown(report: dict[str, Any]) -> str:
         lines += ["", "## Speech: script alignment (embedded espeak-ng TTS + DTW)", "",
                   "| measurement | value |", "|---|---|"]
         lines += [f"| {k} | {v} |" for k, v in report["speech"].items()]
+    if "voice" in report:
+        lines += ["", "## Voice: TTS at an exact duration, consented profile, conversion, watermark", "",
+                  "| measurement | value |", "|---|---|"]
+        lines += [f"| {k} | {v} |" for k, v in report["voice"].items()]
     lines.append("")
     return "\n".join(lines)
