@@ -171,3 +171,13 @@ def test_bad_stats_are_user_errors():
         VoiceConvert(target="jfk.voice")
     with pytest.raises(ParameterError):
         VoiceConvert(pitch_shift_semitones=30.0)
+
+
+def test_covariance_map_gives_the_target_covariance():
+    from voxpost.voice.convert import covariance_map
+
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal((24, 24)), rng.standard_normal((24, 24))
+    cs, ct = a @ a.T + 0.5 * np.eye(24), b @ b.T + 0.5 * np.eye(24)
+    m = covariance_map(cs, ct)
+    np.testing.assert_allclose(m @ cs @ m.T, ct, rtol=1e-6, atol=1e-6)

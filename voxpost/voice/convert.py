@@ -13,6 +13,9 @@ frame by frame:
   to its range. ``c0`` (level) is kept, so loudness follows the input. The change is a smooth
   difference curve added to the frame's full-resolution log envelope, so detail beyond the 24th
   coefficient, and everything above 8 kHz (which gets the 8 kHz difference), stays the source's.
+  When both statistics hold the covariance of ``c1..c24`` (profiles do; the offline analysis of
+  the input does), the voiced mapping is the full one, ``c' = mu_t + C_t^(1/2) C_s^(-1/2) (c - mu_s)``:
+  the correlations between coefficients, which a speaker model sees, become the target's too.
   It applies in proportion to the frame's voicing. Fricatives and silence keep the source
   envelope, because statistics taken on voiced frames say nothing about them. ``envelope_amount``
   fades the envelope mapping from none (0) to full (1).
@@ -58,6 +61,8 @@ from voxpost.voice.vocoder import (ENVELOPE_KIND, MCEP_ORDER, SILENCE_POWER, STA
 PRIOR_S = 1.0
 #: Bounds on the envelope standard-deviation ratio ``sd_t / sd_s`` (guards thin statistics).
 SD_RATIO_RANGE = (0.5, 2.0)
+#: Eigenvalue floor of covariances (relative to the largest) before whitening.
+COV_FLOOR = 1e-3
 #: Converted F0 is kept inside this range (Hz).
 F0_OUT_RANGE_HZ = (40.0, 1000.0)
 
@@ -86,6 +91,18 @@ def _moments(stats: dict) -> tuple[float, float, np.ndarray, np.ndarray]:
     env = stats["envelope"]
     return (float(stats["f0"]["log_mean"]), float(stats["f0"]["log_std"]),
             np.asarray(env["mean"], np.float64), np.asarray(env["std"], np.float64))
+
+
+def _sqrtm(c: np.ndarray, power: float) -> np.ndarray:
+    w, v = np.linalg.eigh(c)
+    w = np.maximum(w, COV_FLOOR * max(float(w.max()), 1e-12))
+    return (v * w ** power) @ v.T
+
+
+def covariance_map(source_cov: np.ndarray, target_cov: np.ndarray) -> np.ndarray:
+    """The linear map ``C_t^(1/2) C_s^(-1/2)`` that gives source-distributed vectors the target's
+    covariance (whitening then colouring; eigenvalues floored at ``COV_FLOOR`` of the largest)."""
+    return _sqrtm(np.asarray(target_cov, np.float64), 0.5) @ _sqrtm(np.asarray(source_cov, np.float64), -0.5)
 
 
 class VoiceMapping:
@@ -144,6 +161,18 @@ class VoiceMapping:
             return tu + (mcep - su) * np.clip(ts / ss, *SD_RATIO_RANGE) - mcep
         return voiced_offset
 
+    def _full_map(self) -> np.ndarray | None:
+        """``A = C_t^(1/2) C_s^(-1/2)`` over ``c1..c24`` when both statistics hold a covariance
+        (fixed source statistics only; live running estimates stay per coefficient)."""
+        src, tgt = self.source, self.target
+        if src is None or tgt is None or "cov" not in src["envelope"] or "cov" not in tgt["envelope"]:
+            return None
+        key = (id(src), id(tgt))
+        if getattr(self, "_full_key", None) != key:
+            self._full_key, self._full = key, covariance_map(np.asarray(src["envelope"]["cov"]),
+                                                             np.asarray(tgt["envelope"]["cov"]))
+        return self._full
+
     def __call__(self, frames: Frames) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         voiced = frames.voiced
         log_f0 = np.log(np.where(voiced, frames.f0_hz, 1.0))
@@ -157,6 +186,9 @@ class VoiceMapping:
         f0 = np.exp((log_f0 - mu_f) / sd_f * ts + tm) * self.pitch_ratio
         f0 = np.where(voiced, np.clip(f0, *F0_OUT_RANGE_HZ), 0.0)
         voiced_change = tmc + (mcep - mu_c) * np.clip(tsc / sd_c, *SD_RATIO_RANGE) - mcep
+        full = self._full_map()
+        if full is not None:      # both covariances known: whiten by the source's, colour by the target's
+            voiced_change[:, 1:] = tmc[1:] + (mcep[:, 1:] - mu_c[:, 1:]) @ full.T - mcep[:, 1:]
         unvoiced_change = self._unvoiced_change(mcep, tmc - mu_c)
         # soft voicing weight: voiced mapping below dmin 0.15, unvoiced mapping above 0.35
         weight = (np.clip((0.35 - frames.dmin) / 0.2, 0.0, 1.0) * voiced)[:, None]

@@ -513,7 +513,8 @@ def voice_stats(samples: np.ndarray, sample_rate: int) -> dict:
         "voiced_s"}, "envelope": {"kind": "mcep-mel8k", "order", "mean", "std"},
         "formants": {"f1_hz", "f2_hz", "f3_hz"}, "speech_s"}``. Only voiced frames within
         50 dB of the loudest frame count, so silence and unvoiced stretches do not move them.
-        ``envelope`` also holds ``unvoiced_mean`` and ``unvoiced_std``, the same statistics over
+        ``envelope`` also holds ``cov``, the covariance of ``c1..c24`` over the same frames, and
+        ``unvoiced_mean`` and ``unvoiced_std``, the same statistics over
         the unvoiced frames within 30 dB of the loudest (fricatives, breath). Conversion maps
         those frames with them when both voices have them.
 
@@ -551,7 +552,8 @@ def voice_stats(samples: np.ndarray, sample_rate: int) -> dict:
                      "mean": [round(float(v), 6) for v in mcep.mean(axis=0)],
                      "std": [round(float(v), 6) for v in np.maximum(mcep.std(axis=0), 1e-3)],
                      "unvoiced_mean": [round(float(v), 6) for v in um.mean(axis=0)],
-                     "unvoiced_std": [round(float(v), 6) for v in np.maximum(um.std(axis=0), 1e-3)]},
+                     "unvoiced_std": [round(float(v), 6) for v in np.maximum(um.std(axis=0), 1e-3)],
+                     "cov": [[round(float(v), 7) for v in row] for row in np.cov(mcep[:, 1:], rowvar=False)]},
         "formants": {"f1_hz": f1, "f2_hz": f2, "f3_hz": f3},
         "speech_s": round(float(loud.sum() * hop_s), 3),
     }
