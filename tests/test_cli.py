@@ -194,7 +194,8 @@ def test_doctor_lists_backends_and_models():
     out = run_cli("doctor", "--json")
     assert out.returncode == 0, out.stderr
     rows = {r["name"]: r for r in json.loads(out.stdout)}
-    for name in ("audio I/O: libsndfile", "audio I/O: FFmpeg (PyAV)", "resampling: libsoxr", "DSP kernels: numba (CPU)"):
+    for name in ("audio I/O: libsndfile", "audio I/O: FFmpeg (PyAV)", "resampling: libsoxr", "DSP kernels: numba (CPU)",
+                 "voice conversion: embedded vocoder", "AI-audio watermark"):
         assert rows[name]["available"], rows[name]
     assert any(n.startswith("model: whisper-") for n in rows)
     missing = [r for r in rows.values() if not r["available"]]
@@ -217,5 +218,10 @@ def test_demo_runs_and_measures(tmp_path):
     c = report["cleanup"]
     assert c["clicks_repaired"] >= c["clicks_added"] - 2
     assert abs(c["lufs_out"] - (-23.0)) <= 0.5 and c["true_peak_dbtp_out"] <= -0.9
+    v = report["voice"]
+    assert v["duration_error_pct"] < 0.05 and v["f0_error_pct"] < 10 and v["frames_kept"]
+    assert v["marked"] == [True, True] and v["unmarked_reference_score"] < 6
+    for name in ("demo-actor.voice", "spoken.wav.provenance.json", "converted.wav.provenance.json"):
+        assert (tmp_path / "demo" / name).is_file()
     # running again replaces its own outputs
     assert run_cli("demo", "--out", tmp_path / "demo").returncode == 0

@@ -69,6 +69,27 @@ def _silero() -> str:
     return f"silero-vad {model_path().name} (ships in the package)"
 
 
+def _vocoder() -> str:
+    from voxpost.voice.vocoder import STATS_VERSION
+
+    return f"source-filter vocoder (Numba YIN, min-phase pulses), no download; statistics v{STATS_VERSION}"
+
+
+def _knnvc() -> str:
+    from voxpost.voice import knnvc
+
+    if not knnvc.available():
+        raise RuntimeError("checkpoints not installed")
+    knnvc.load()
+    return "WavLM-Large + HiFi-GAN (verified)"
+
+
+def _watermark() -> str:
+    from voxpost.voice.watermark import SCHEME, THRESHOLD
+
+    return f"{SCHEME}, detection threshold z {THRESHOLD:g}; marks every speak/convert output"
+
+
 def checks() -> list[dict[str, Any]]:
     """One row per backend and per registered model."""
     pip = "reinstall with: .venv/bin/pip install -e ."
@@ -84,6 +105,11 @@ def checks() -> list[dict[str, Any]]:
         _probe("voice activity: silero-vad", _silero, pip),
         _probe("transcription: openai-whisper", _version("whisper"), pip),
         _probe("diarization: pyannote.audio", _version("pyannote.audio"), pip),
+        _probe("voice conversion: embedded vocoder", _vocoder, pip),
+        _probe("voice conversion: kNN-VC", _knnvc,
+               "the embedded vocoder is used; install both knnvc checkpoints and record their sha256 "
+               "in the registry (see 'voxpost models list')"),
+        _probe("AI-audio watermark", _watermark, pip),
     ]
     try:
         from voxpost.models import Registry
