@@ -47,6 +47,13 @@ def test_enroll_convert_and_mark_embed(corpus, tmp_path):
     assert info(out)["frames"] == info(corpus / "speech/jfk.flac")["frames"]
     det = json.loads(run_cli("mark", "detect", out).stdout)
     assert det["marked"] and det["payload"]["profile_id"] == summary["id"][:len(det["payload"]["profile_id"])]
+    spoken = tmp_path / "spoken.wav"
+    r = run_cli("speak", "We leave at dawn.", "--voice", prof, "--duration", "1.2", "-o", spoken)
+    assert r.returncode == 0, r.stderr
+    side = json.loads((tmp_path / "spoken.wav.provenance.json").read_text())
+    assert [s["stage"] for s in side["stages"]][:2] == ["tts", "voice-convert"]
+    assert side["stages"][1]["profile"]["consent_sha256"] == summary["consent"]["sha256"]
+    assert info(spoken)["frames"] == round(1.2 * 48000)
     marked = tmp_path / "marked.wav"
     assert run_cli("mark", "embed", corpus / "speech/LJ001-0002.wav", "-o", marked).returncode == 0
     assert json.loads(run_cli("mark", "detect", marked).stdout)["marked"]
