@@ -103,7 +103,7 @@ def _names_script(ch: str, language: str) -> bool:
 
 
 def _span(syn) -> tuple[int, int]:
-    """First and one-past-last sounding sample of a synthesis (words' edges, else energy)."""
+    """First and one-past-last sample above -50 dBFS of a synthesis (the whole of it if none)."""
     x = syn.samples
     loud = np.flatnonzero(np.abs(x) > 10 ** (-50 / 20))
     if loud.size == 0:
@@ -229,8 +229,10 @@ def speak(text: str, *, language: str = "en", rate_wpm: float | None = None,
     if peak > 0.891:                           # keep 1 dB of headroom for the mark and codecs
         audio = audio.with_samples(audio.samples * np.float32(0.891 / peak))
     dur = audio.duration_s
-    words = [{"word": t.text, "start": round(float(np.clip(a, 0, dur)), 4),
-              "end": round(float(np.clip(b, 0, dur)), 4), "text": t.raw}
+    def at(t: float) -> float:            # 0.1 ms resolution, never past the end of the file
+        return min(round(float(max(t, 0.0)), 4), dur)
+
+    words = [{"word": t.text, "start": at(a), "end": at(b), "text": t.raw}
              for t, (a, b) in zip(tokens, times)]
     return Spoken(audio=audio, words=words, language=language, rate_wpm=rate, stretch_ratio=ratio,
                   stages=stages)
