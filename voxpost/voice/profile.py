@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from voxpost.errors import VoxpostError
+from voxpost.models import sha256_file
 
 FORMAT = "voxpost-voice"
 FORMAT_VERSION = 1
@@ -170,14 +171,6 @@ def load_profile(path: str | os.PathLike[str]) -> VoiceProfile:
 
 
 # -- enrolment --------------------------------------------------------------------------------------
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def consent_record(path: str | os.PathLike[str], *, when: _dt.datetime | None = None) -> dict[str, Any]:
     """The consent entry of a profile: file name, size, sha256 and date recorded.
 
@@ -211,7 +204,7 @@ def _speech_of(path: Path) -> tuple[np.ndarray, dict[str, Any]]:
     regions = speech_regions(x, _ANALYSIS_RATE)
     parts = [x[int(s * _ANALYSIS_RATE):int(e * _ANALYSIS_RATE)] for s, e in regions]
     speech = np.concatenate(parts) if parts else np.zeros(0, np.float32)
-    desc = {"file": path.name, "sha256": _sha256(path), "duration_s": round(audio.duration_s, 3),
+    desc = {"file": path.name, "sha256": sha256_file(path), "duration_s": round(audio.duration_s, 3),
             "speech_s": round(speech.size / _ANALYSIS_RATE, 3)}
     return speech, desc
 

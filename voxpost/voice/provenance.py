@@ -28,7 +28,6 @@ The record::
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import os
 import xml.etree.ElementTree as ET
@@ -37,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from voxpost.errors import VoxpostError
+from voxpost.models import sha256_file as file_sha256  # noqa: F401 (part of this module's API)
 
 FORMAT = "voxpost-provenance"
 FORMAT_VERSION = 1
@@ -48,14 +48,6 @@ def sidecar_path(path: str | os.PathLike[str]) -> Path:
     """``line.wav`` -> ``line.wav.provenance.json``."""
     p = Path(path)
     return p.with_name(p.name + SIDECAR_SUFFIX)
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def describe_inputs(paths: list[str | os.PathLike[str]]) -> list[dict[str, str]]:
