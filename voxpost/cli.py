@@ -96,6 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_voice_parsers(sub, common, _Parser)
 
+    from voxpost.cli_dub import add_parsers as add_dub_parsers
+
+    add_dub_parsers(sub, common)
+
     s = sub.add_parser("languages", parents=[common], help="the language codes the embedded TTS and aligner speak")
     s.set_defaults(run=cmd_languages)
 

@@ -102,7 +102,12 @@ def speech_demo(out_dir: Path) -> dict[str, Any]:
     index = {t.start: i for i, t in enumerate(script_words(DEMO_SCRIPT))}
     errs = [abs(result["words"][index[g.char_start]]["start"] - (lead_s + g.start / syn.sample_rate)) * 1000
             for g in syn.words if g.char_start in index]
-    return {"words": len(result["words"]), "words_scored": len(errs),
+    # where each sentence of the line really starts and ends (the speaking voice's own events): the dub demo's truth
+    split = DEMO_SCRIPT.index("? ") + 2
+    sentences = [(round(lead_s + ev[0].start / syn.sample_rate, 4), round(lead_s + ev[-1].end / syn.sample_rate, 4))
+                 for ev in ([g for g in syn.words if g.char_start < split], [g for g in syn.words if g.char_start >= split])]
+    return {"words": len(result["words"]), "words_scored": len(errs), "sentence_spans_s": sentences,
+            "line": str(line),
             "median_error_ms": round(float(np.median(errs)), 1),
             "p90_error_ms": round(float(np.percentile(errs, 90)), 1),
             "confidence": result["confidence"], "subtitles": str(out_dir / "line.srt"),
@@ -161,6 +166,11 @@ def run_demo(*, out_dir: Path, input_path: str | None = None, quiet: bool = Fals
 
     report["voice"] = voice_demo(out_dir)
     vo = report["voice"]
+    from voxpost.demo_dub import dub_demo
+
+    report["dub"] = dub_demo(out_dir, original=Path(sp_line := report["speech"]["line"]),
+                             sentence_spans_s=report["speech"]["sentence_spans_s"], profile=Path(vo["profile"]))
+    du = report["dub"]
     m = report["measurements"]
     c = report["cleanup"]
     sp = report["speech"]
@@ -176,7 +186,10 @@ def run_demo(*, out_dir: Path, input_path: str | None = None, quiet: bool = Fals
         f"Voice: line spoken in {vo['spoken_duration_s']} s (asked {vo['target_duration_s']} s), profile "
         f"'demo-actor' from {vo['reference_speech_s']} s of speech with consent, converted line F0 "
         f"{vo['f0_converted_hz']} Hz vs profile {vo['f0_profile_hz']} Hz, watermark found in "
-        f"{sum(vo['marked'])}/2 outputs (scores {vo['mark_scores']}, unmarked {vo['unmarked_reference_score']}); "
+        f"{sum(vo['marked'])}/2 outputs (scores {vo['mark_scores']}, unmarked {vo['unmarked_reference_score']}). "
+        f"Dub: {du['lines']} French lines on {Path(sp_line).name} in the profile's voice ({du['ok']} ok, "
+        f"{du['flagged']} flagged), script off by up to 150 ms, dubbed speech starts {du['onset_error_ms']} ms from "
+        f"the original's, pace {du['speeds']}, mix {du['mix_lufs']} LUFS, stem marked {du['stem_marked']}; "
         f"report in {out_dir / 'report.md'}"
     )
     (out_dir / "report.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
@@ -199,5 +212,9 @@ def _markdown(report: dict[str, Any]) -> str:
         lines += ["", "## Voice: TTS at an exact duration, consented profile, conversion, watermark", "",
                   "| measurement | value |", "|---|---|"]
         lines += [f"| {k} | {v} |" for k, v in report["voice"].items()]
+    if "dub" in report:
+        lines += ["", "## Dub: French lines on the original's speech, in the profile's voice, over an M&E", "",
+                  "| measurement | value |", "|---|---|"]
+        lines += [f"| {k} | {v} |" for k, v in report["dub"].items()]
     lines.append("")
     return "\n".join(lines)
