@@ -24,10 +24,7 @@ Writes DIR/speech.md (default benchmarks/results/).
 
 from __future__ import annotations
 
-import os
-
-for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+from _setup import CORPUS, ROOT  # noqa: E402,F401 - one thread per library, before NumPy loads
 
 import argparse  # noqa: E402
 import json  # noqa: E402
@@ -39,10 +36,6 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-CORPUS = Path(os.environ.get("VOXPOST_CORPUS", ROOT.parent / "shared" / "corpus"))
 LONG_TEXT = ("The old harbour was quiet that morning, and the fishermen mended their nets in silence. "
              "Nobody spoke of the storm. A cart rolled past the church with its wheels singing on the "
              "stones. Far away, a bell tolled seven times and the gulls answered. Margaret counted the "

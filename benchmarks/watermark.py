@@ -23,23 +23,16 @@ Writes DIR/watermark.md (default benchmarks/results/).
 
 from __future__ import annotations
 
-import os
-
-for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+from _setup import CORPUS, ROOT  # noqa: E402,F401 - one thread per library, before NumPy loads
 
 import argparse  # noqa: E402
 import io  # noqa: E402
-import sys  # noqa: E402
 import time  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-CORPUS = Path(os.environ.get("VOXPOST_CORPUS", ROOT.parent / "shared" / "corpus"))
 RATE = 48000
 
 

@@ -87,7 +87,23 @@ def _knnvc() -> str:
 def _watermark() -> str:
     from voxpost.voice.watermark import SCHEME, THRESHOLD
 
-    return f"{SCHEME}, detection threshold z {THRESHOLD:g}; marks every speak/convert output"
+    return f"{SCHEME}, detection threshold z {THRESHOLD:g}; marks every speak/convert/dub output"
+
+
+def _mouth() -> str:
+    import cv2
+
+    from voxpost.dub.video import CASCADE
+
+    if cv2.CascadeClassifier(cv2.data.haarcascades + CASCADE).empty():
+        raise RuntimeError(f"OpenCV has no {CASCADE}")
+    return f"OpenCV {cv2.__version__}, {CASCADE} (ships in the wheel): mouth activity and lip closures for dub --video"
+
+
+def _otio() -> str:
+    import opentimelineio as otio
+
+    return f"OpenTimelineIO {otio.__version__}: dub --otio timelines (native .otio JSON)"
 
 
 def checks() -> list[dict[str, Any]]:
@@ -110,6 +126,8 @@ def checks() -> list[dict[str, Any]]:
                "the embedded vocoder is used; install both knnvc checkpoints and record their sha256 "
                "in the registry (see 'voxpost models list')"),
         _probe("AI-audio watermark", _watermark, pip),
+        _probe("dub: mouth tracking (OpenCV)", _mouth, pip),
+        _probe("dub: timelines (OpenTimelineIO)", _otio, pip),
     ]
     try:
         from voxpost.models import Registry

@@ -30,6 +30,8 @@ import numpy as np
 
 from voxpost.errors import VoxpostError
 
+#: The face detector: the frontal Haar cascade that ships inside the opencv-python wheel.
+CASCADE = "haarcascade_frontalface_default.xml"
 #: Face detection: every k-th frame, on a picture whose longer side is at most this many pixels.
 DETECT_EVERY = 3
 DETECT_SIZE = 180
@@ -149,7 +151,7 @@ def _detect_faces(frames: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Face boxes ``[k, 4]`` (x, y, w, h in full-size pixels) at the detection frames ``[k]``."""
     import cv2
 
-    cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+    cascade = cv2.CascadeClassifier(cv2.data.haarcascades + CASCADE)
     h, w = frames[0].shape
     scale = min(1.0, DETECT_SIZE / max(h, w))
     idx, boxes = [], []

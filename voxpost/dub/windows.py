@@ -5,9 +5,10 @@ each line, :func:`find_windows` looks for the original's real speech near them:
 
 1. Speech regions of the whole original from the embedded VAD (:mod:`voxpost.speech.vad`), split
    at pauses of ``min_pause_s`` or more.
-2. Every region edge is refined on a 5 ms energy envelope: the onset is the first frame within
-   :data:`REFINE_S` of the VAD edge that rises :data:`ONSET_DB` above the local floor (VAD frames
-   are 32 ms, its edges lag or lead the first phoneme by tens of milliseconds).
+2. Every region edge is refined on a 5 ms energy envelope (VAD frames are 32 ms; its onsets lag
+   quiet first syllables and its offsets hang over): speech starts at the first 30 ms run above
+   the background + :data:`ONSET_DB` and the region's peak - :data:`BELOW_PEAK_DB` (see
+   :func:`_refine`).
 3. A line starts at the speech onset nearest its rough start (within ``search_s``, after the
    previous line) and ends at the offset nearest its rough end (before the next line). Where two
    lines run together with no pause, the split is the quietest 20 ms near the rough boundary.
@@ -16,7 +17,7 @@ each line, :func:`find_windows` looks for the original's real speech near them:
    come from the gaps between words, and the original's bilabials (p, b, m) are placed by the
    original's own phonemes, giving lip-closure anchors.
 5. With a mouth track from the picture (:mod:`voxpost.dub.video`), the closures seen on screen are
-   the anchors, and a line with no speech found in the audio takes the mouth's active span.
+   the anchors of lines without aligned text (:func:`voxpost.dub.engine.dub`).
 
 A line with nothing near its timecode keeps the script's own times and says so (``found`` False).
 """
@@ -31,10 +32,19 @@ import numpy as np
 #: Analysis rate and hop of the energy envelope used to refine VAD edges.
 ENV_RATE = 16000
 ENV_HOP_S = 0.005
-#: How far from a VAD edge its refinement may move, seconds.
-REFINE_S = 0.12
-#: Rise above the local floor that marks an onset (and fall that marks an offset), dB.
-ONSET_DB = 12.0
+#: How far a VAD edge may move, seconds: into the sound (VAD offsets hang over ~250 ms; a click can
+#: trigger an onset early), and back along a sound the VAD joined late (far for onsets: Silero
+#: misses quiet first syllables; little for offsets).
+AHEAD_S = 0.29
+REACH_BACK_S = 0.8
+REACH_BACK_OFFSET_S = 0.12
+#: An onset (offset) is where the envelope rises above (falls below) both the background plus
+#: ``ONSET_DB`` and the region's loudest 5 ms minus ``BELOW_PEAK_DB``, and stays for ``RUN_S``.
+ONSET_DB = 15.0
+BELOW_PEAK_DB = 30.0
+RUN_S = 0.03
+#: The peak is taken over at least this much from a region's start, seconds.
+PEAK_SPAN_S = 3.0
 #: An aligned line edge this close to the energy edge takes the energy edge, seconds.
 AGREE_S = 0.15
 #: Letters whose phonemes close the lips.
@@ -101,26 +111,53 @@ def analyse(samples: np.ndarray, sample_rate: int, *, min_pause_s: float = 0.15)
     raw = regions_from_probabilities(probs, min_silence_ms=min_pause_s * 1000, min_speech_ms=100.0, pad_ms=0.0,
                                      duration_s=duration)
     speech = Speech([], env, duration)
-    regions = [(_refine(speech, a, rising=True), _refine(speech, b, rising=False)) for a, b in raw]
-    speech.regions = [(a, b) for a, b in regions if b - a > 0.05]
+    regions: list[tuple[float, float]] = []
+    for a, b in raw:
+        t, e = speech.env_at(a, max(b, a + PEAK_SPAN_S))      # a short first region is not the line
+        peak = float(e.max()) if e.size else -120.0
+        a, b = _refine(speech, a, rising=True, peak_db=peak), _refine(speech, b, rising=False, peak_db=peak)
+        if b - a <= 0.05:
+            continue
+        if regions and a <= regions[-1][1]:          # the pause between them was refined away
+            a = regions.pop()[0]
+        regions.append((a, b))
+    speech.regions = regions
     return speech
 
 
-def _refine(speech: Speech, edge_s: float, *, rising: bool) -> float:
-    """Move a VAD edge to where the energy envelope crosses ``ONSET_DB`` above the local floor."""
-    t, e = speech.env_at(edge_s - REFINE_S - 0.3, edge_s + REFINE_S + 0.3)
-    if e.size < 8:
+def _refine(speech: Speech, edge_s: float, *, rising: bool, peak_db: float) -> float:
+    """Move a VAD edge to where the energy envelope rises out of (or falls into) the background.
+
+    The background is the quietest level in the second before the edge (after it, for an offset).
+    The sound around the edge is followed back to where it last sat in the background (at most
+    ``REACH_BACK_S``: Silero misses quiet first syllables), and speech starts at the first
+    ``RUN_S`` run from there over the level (background + ``ONSET_DB`` and the region's peak -
+    ``BELOW_PEAK_DB``), so a noise bed, lone clicks and a plosive's burst alone do not start it.
+    Offsets likewise, mirrored in time. With no quiet moment to find, the VAD edge stays.
+    """
+    t, e = speech.env_at(edge_s - 1.05, edge_s + 1.05)
+    if e.size < 16:
         return edge_s
-    # the VAD's 32 ms frames and hangover put its offsets up to ~250 ms after the last sound
-    near = (t >= edge_s - (REFINE_S if rising else 2 * REFINE_S + 0.05)) & (t <= edge_s + REFINE_S)
-    floor = float(np.percentile(e, 10))
-    peak = float(e[near].max(initial=-120.0))
-    level = max(floor + ONSET_DB, peak - 35.0)
-    above = near & (e >= level)
-    if not above.any():
-        return edge_s
-    idx = np.flatnonzero(above)
-    return round(float(t[idx[0]]) if rising else float(t[idx[-1]] + ENV_HOP_S), 4)
+    if not rising:                           # mirror time: an offset is an onset of the reversed sound
+        t, e, edge_s = -t[::-1], e[::-1], -edge_s
+    back = (t >= edge_s - 1.0) & (t < edge_s)
+    if not back.any():
+        return edge_s if rising else -edge_s
+    background = float(np.percentile(e[back], 10))
+    level = max(background + ONSET_DB, peak_db - BELOW_PEAK_DB)
+    reach_back = REACH_BACK_S if rising else REACH_BACK_OFFSET_S
+    quiet = np.flatnonzero((e < background + 6.0) & (t >= edge_s - reach_back) & (t < edge_s))
+    if quiet.size == 0:
+        return edge_s if rising else -edge_s
+    j0 = int(quiet[-1]) + 1                  # the sound block at the edge starts here
+    run = max(1, int(round(RUN_S / ENV_HOP_S)))
+    loud = (e >= level) & (np.arange(e.size) >= j0) & (t <= edge_s + AHEAD_S)
+    held = np.convolve(loud.astype(np.int64), np.ones(run, np.int64), mode="full")[run - 1:]
+    runs = np.flatnonzero(held == run)
+    if runs.size == 0:
+        return edge_s if rising else -edge_s
+    k = int(runs[0])
+    return round(float(t[k]) if rising else -float(t[k] - ENV_HOP_S), 4)
 
 
 def _quietest(speech: Speech, t0: float, t1: float) -> float | None:
@@ -180,7 +217,7 @@ def find_windows(speech: Speech, lines: Sequence[Any], *, search_s: float = 0.5,
                 e = limit              # speech runs into the next line: end where it starts
             else:
                 ends = [b for b in offsets if lo <= b <= hi]
-                e = ends[0] if ends else min(line.end_s, hi)
+                e = min(ends, key=lambda b: abs(b - line.end_s)) if ends else min(line.end_s, hi)
         if nxt is not None:
             e = min(e, nxt)
         pauses = [(b0, a1) for (_, b0), (a1, _) in zip(speech.regions[:-1], speech.regions[1:])
