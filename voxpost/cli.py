@@ -100,6 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_dub_parsers(sub, common)
 
+    from voxpost.cli_foley import add_parsers as add_foley_parsers
+
+    add_foley_parsers(sub, common)
+
     s = sub.add_parser("languages", parents=[common], help="the language codes the embedded TTS and aligner speak")
     s.set_defaults(run=cmd_languages)
 

@@ -1,0 +1,409 @@
+"""Free text to sound models and their parameters: ``parse("heavy rain with thunder far away")``.
+
+The lexicon is built from the registry (each model's name, ``keywords``, ``vocabulary`` and the
+``choices`` of its parameters) plus :data:`voxpost.foley.lexicon.SYNONYMS`; words are compared after a light stemming
+(plurals, -ing, -ed), so "knocks", "knocking" and "knock" are one word, and a misspelt sound name
+("thundr", "foot steps") is found by a fuzzy fallback (:mod:`difflib`), with a warning.
+
+The prompt is cut into clauses on "with", "and", "while", commas and semicolons. A clause that
+names a model starts a layer; one that does not ("far away", "in a church") modifies the layer
+before it. Durations ("for ten seconds", "2 min") apply to the whole take; counts ("three
+knocks", "a dozen shots") to event models; distances ("distant", "5 metres away") and spaces
+("in a church", "outdoors") to their layer, a space named once to every layer that names none.
+
+Examples
+--------
+>>> plan = parse("three knocks on a wooden door")      # doctest: +SKIP
+>>> plan.layers[0].model, plan.layers[0].count
+('door_knock', 3)
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from voxpost.foley.lexicon import (ADJECTIVES, AXIS_PARAMS, COUNT_PHRASES, DISTANCE_RE, DISTANCES, DURATION_RE, GAINS,
+                                   NUMBERS, SPACE_ALIASES, SPACES, SPLIT_RE, STOP, SYNONYMS, TIMES_RE)
+from voxpost.foley.model import REGISTRY, FoleyError, SoundModel
+
+
+
+@dataclass
+class Layer:
+    """One sound of a prompt: a model, its resolved parameters and where it is."""
+
+    model: str
+    params: dict[str, Any]
+    count: int | None = None
+    distance_m: float = 1.0
+    space: str = "dry"
+    gain_db: float = 0.0
+    text: str = ""
+
+
+@dataclass
+class Plan:
+    """What a prompt asks for: its layers, the duration it names (if any) and notes for the user."""
+
+    layers: list[Layer]
+    duration_s: float | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def load_models() -> dict[str, SoundModel]:
+    """Import the catalogue (registering every model) and return the registry."""
+    try:
+        importlib.import_module("voxpost.foley.catalog")
+    except ModuleNotFoundError as exc:   # a model module not written yet: take the others
+        if not (exc.name or "").startswith("voxpost.foley."):
+            raise
+        for name in ("steps", "impacts", "weather", "textures"):
+            try:
+                importlib.import_module(f"voxpost.foley.{name}")
+            except ModuleNotFoundError:
+                pass
+    return dict(REGISTRY)
+
+
+def spaces() -> tuple[tuple[str, ...], dict[str, str]]:
+    """The room names and their aliases (from :mod:`voxpost.foley.space` when present)."""
+    names, aliases = list(SPACES), dict(SPACE_ALIASES)
+    try:
+        sp = importlib.import_module("voxpost.foley.space")
+        names = list(dict.fromkeys([*sp.SPACES, *names]))
+        aliases.update(getattr(sp, "SPACE_ALIASES", {}))
+    except ImportError:
+        pass
+    return tuple(names), aliases
+
+
+def stem(word: str) -> str:
+    """A light stemmer: plurals, -ing and -ed, a final e ("knocks"/"knocking" -> "knock"); the
+    articles are one word ("on a door" reads as "on the door")."""
+    w = word.lower()
+    if w in ("a", "an", "the"):
+        return "the"
+    if len(w) > 4 and w.endswith("ies"):
+        w = w[:-3] + "y"
+    elif len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
+        w = w[:-1]
+    for suffix in ("ing", "ied", "ed"):
+        if len(w) > len(suffix) + 2 and w.endswith(suffix):
+            w = w[:-len(suffix)] + ("y" if suffix == "ied" else "")
+            if len(w) > 2 and w[-1] == w[-2] and w[-1] not in "lsz":
+                w = w[:-1]
+            break
+    if len(w) > 3 and w.endswith("e"):
+        w = w[:-1]
+    return w
+
+
+def _tokens(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9.]+", text.lower())
+
+
+def _number(text: str) -> float:
+    t = " ".join(text.split())
+    if re.fullmatch(r"\d+(?:\.\d+)?", t):
+        return float(t)
+    if t in ("a", "an"):
+        return 1.0
+    if t.startswith("half"):
+        return 0.5
+    if t in COUNT_PHRASES:
+        return float(COUNT_PHRASES[t])
+    return float(sum(NUMBERS[w] for w in t.split()))
+
+
+class _Lexicon:
+    """Phrase tables over stemmed tokens; a phrase at a position is found longest first."""
+
+    def __init__(self, models: dict[str, SoundModel]) -> None:
+        self.models = models
+        self.names: dict[tuple[str, ...], list[tuple[tuple[str, ...], tuple[str, ...]]]] = {}
+        for m in models.values():
+            for phrase in (m.name, m.name.replace("_", " "), *m.keywords):
+                self._add(phrase, (m.name,))
+        for phrase, names in SYNONYMS.items():
+            if all(n in models for n in names):
+                self._add(phrase, names)
+
+    def _add(self, phrase: str, names: tuple[str, ...]) -> None:
+        words = tuple(_tokens(phrase))
+        if words:
+            self.names.setdefault(tuple(stem(w) for w in words), []).append((words, names))
+
+    def find(self, words: list[str], used: list[bool]) -> list[tuple[int, int, tuple[str, ...]]]:
+        """Model phrases in ``words`` as (start, end, model names), marking them used."""
+        stems, hits, i = [stem(w) for w in words], [], 0
+        while i < len(words):
+            for n in range(min(5, len(words) - i), 0, -1):
+                entries = self.names.get(tuple(stems[i:i + n]))
+                if entries and not any(used[i:i + n]):
+                    exact = [e for e in entries if e[0] == tuple(words[i:i + n])]
+                    hits.append((i, i + n, (exact or entries)[0][1]))
+                    used[i:i + n] = [True] * n
+                    i += n - 1
+                    break
+            i += 1
+        return hits
+
+
+def _match(words: list[str], used: list[bool], table: dict[str, Any], *, stemmed: bool = True) -> list[Any]:
+    """Values of ``table`` phrases (longest first) found among unused ``words``, marking them used;
+    ``stemmed`` False compares the words as written."""
+    f = stem if stemmed else (lambda w: w)
+    stems, out = [f(w) for w in words], []
+    keyed = sorted(((tuple(f(w) for w in _tokens(k)), v) for k, v in table.items()), key=lambda kv: -len(kv[0]))
+    for key, value in keyed:
+        n = len(key)
+        for i in range(len(words) - n + 1):
+            if tuple(stems[i:i + n]) == key and not any(used[i:i + n]):
+                used[i:i + n] = [True] * n
+                out.append(value)
+    return out
+
+
+def _axis_param(model: SoundModel, axis: str):
+    for p in model.params:
+        if not p.choices and p.lo is not None and p.hi is not None and p.name.split("_")[0] in AXIS_PARAMS[axis]:
+            return p
+    return None
+
+
+def _apply_words(layer: Layer, model: SoundModel, words: list[str], used: list[bool], warnings: list[str]) -> None:
+    """Vocabulary, parameter choices and adjectives of one clause, onto ``layer.params``."""
+    vocab = dict(model.vocabulary)
+    for p in model.params:
+        for c in p.choices:
+            vocab.setdefault(c.replace("_", " "), (p.name, c))
+    for name, value in _match(words, used, vocab):
+        layer.params[name] = value
+    for axis, level in _match(words, used, ADJECTIVES):
+        p = _axis_param(model, axis)
+        if p is None:
+            warnings.append(f"'{axis}' words have no effect on {model.name}")
+            continue
+        base = float(layer.params.get(p.name, p.default))
+        v = base * level if axis == "pace" else p.lo + level * (p.hi - p.lo)
+        layer.params[p.name] = float(min(max(v, p.lo), p.hi))
+
+
+def _apply_place(layer: Layer, words: list[str], used: list[bool], text: str,
+                 space_table: dict[str, str], near_used: list[bool] | None = None) -> bool:
+    """Distance, gain and space words of a clause onto ``layer``; True when one was found.
+
+    ``near_used`` marks the words distances may not use (default ``used``): a distance word may
+    also be a model's parameter ("distant thunder": both the thunder's character and its distance).
+    """
+    near_used = list(used if near_used is None else near_used)
+    found = False
+    m = DISTANCE_RE.search(text)
+    if m:
+        unit = m.group(2)
+        scale = 1000.0 if unit.startswith("k") else 0.3048 if unit.startswith("f") else 0.9144 if unit.startswith("y") else 1.0
+        layer.distance_m = max(0.1, _number(m.group(1)) * scale)
+        found = True
+    for d in _match(words, near_used, DISTANCES, stemmed=False):
+        layer.distance_m, found = d, True
+    used[:] = [a or b for a, b in zip(used, near_used)]
+    for g in _match(words, used, GAINS, stemmed=False):
+        layer.gain_db, found = g, True
+    for s in _match(words, used, space_table, stemmed=False):
+        layer.space, found = s, True
+    return found
+
+
+def _closest(words: list[str], lex: _Lexicon, n: int = 3) -> list[str]:
+    scores: dict[str, float] = {}
+    for stems, entries in lex.names.items():
+        key = " ".join(stems)
+        for w in words or [""]:
+            r = difflib.SequenceMatcher(None, stem(w), key).ratio()
+            for _, names in entries:
+                for name in names:
+                    scores[name] = max(scores.get(name, 0.0), r)
+    return sorted(scores, key=lambda k: -scores[k])[:n]
+
+
+def _fuzzy(words: list[str], lex: _Lexicon) -> tuple[tuple[str, ...], str, str] | None:
+    """A misspelt model phrase among ``words``: (model names, what was read, as what)."""
+    keys = {" ".join(s): e[0][1] for s, e in lex.names.items()}
+    singles = [w for w in words if w not in STOP and not w[0].isdigit()]
+    candidates = [(a + b, f"{a} {b}") for a, b in zip(singles, singles[1:])]
+    candidates += [(w, w) for w in singles if len(w) >= 4]
+    for probe, shown in candidates:
+        hit = difflib.get_close_matches(stem(probe), list(keys), n=1, cutoff=0.8)
+        if hit:
+            return keys[hit[0]], shown, hit[0]
+    return None
+
+
+def parse(text: str) -> Plan:
+    """Read a prompt into a :class:`Plan` (layers with resolved parameters, duration, warnings).
+
+    Raises
+    ------
+    FoleyError
+        For an empty prompt, or one that names no sound model (with the closest models).
+    """
+    prompt = " ".join(str(text or "").split())
+    if not prompt.strip(" ,;.!?"):
+        raise FoleyError("the prompt is empty; describe a sound, e.g. 'footsteps on gravel' "
+                         "(see 'voxpost foley --list')")
+    models = load_models()
+    if not models:
+        raise FoleyError("no sound models are installed")
+    lex = _Lexicon(models)
+    names, aliases = spaces()
+    space_table = {**{n: n for n in names}, **aliases}
+    lower = re.sub(r"(?<=[a-z])-(?=[a-z])", " ", prompt.lower())
+    warnings: list[str] = []
+    duration = None
+    for m in DURATION_RE.finditer(lower):
+        unit = m.group(2)
+        value = _number(m.group(1)) * (3600 if unit.startswith("h") else 60 if unit.startswith("m") else 1)
+        if duration is None:
+            duration = value
+        elif value != duration:
+            warnings.append(f"the prompt names two durations; using {duration:g} s")
+    lower = DURATION_RE.sub(" ", lower)
+    layers: list[Layer] = []
+    own_space: list[bool] = []      # per layer: a space was named for it
+    implied: list[bool] = []        # per layer: added by a synonym naming several models ("storm")
+    named_space = None
+    for clause in (c.strip(" .!?") for c in SPLIT_RE.split(lower)):
+        words = _tokens(clause)
+        if not words:
+            continue
+        used = [False] * len(words)
+        hits = _drop_parameter_words(lex.find(words, used), words, models, warnings)
+        if not hits and (not layers or not _modifies(words, space_table, layers[-1], models)):
+            fuzzy = _fuzzy(words, lex)
+            if fuzzy:
+                warnings.append(f"read '{fuzzy[1]}' as '{fuzzy[2]}'")
+                hits = [(0, 0, fuzzy[0])]
+        targets: list[Layer] = []
+        for _, _, model_names in hits:
+            for name in model_names:
+                if any(t.model == name for t in targets):
+                    continue
+                old = [i for i, layer in enumerate(layers) if layer.model == name and implied[i]]
+                if old:     # "a storm ... heavy rain": the rain of the storm, now described
+                    implied[old[0]] = False
+                    targets.append(layers[old[0]])
+                    continue
+                layers.append(Layer(name, dict(models[name].defaults()), text=clause))
+                own_space.append(False)
+                implied.append(len(model_names) > 1)
+                targets.append(layers[-1])
+        content = [w for w in words if w not in STOP]
+        if not targets:
+            if not layers:
+                raise FoleyError(f"no sound model for '{clause}'; closest: {', '.join(_closest(content, lex))}; "
+                                 "see 'voxpost foley --list'")
+            targets = [layers[-1]]
+            targets[0].text += ", " + clause
+        count = _count(clause)
+        recognised = bool(hits)
+        for layer in targets:
+            model = models[layer.model]
+            before = (dict(layer.params), layer.distance_m, layer.space, layer.gain_db)
+            vocab_used = [False] * len(words)
+            room = _room_after_preposition(words, used, vocab_used, space_table)
+            if room:
+                layer.space = room
+            _apply_words(layer, model, words, vocab_used, warnings)
+            place_used = [a or b for a, b in zip(used, vocab_used)]
+            _apply_place(layer, words, place_used, clause, space_table, list(used))
+            if layer.space != before[2]:
+                own_space[layers.index(layer)] = True
+                named_space = named_space or layer.space
+            recognised = recognised or before != (layer.params, layer.distance_m, layer.space, layer.gain_db)
+            if count is not None:
+                if model.event_based:
+                    layer.count = count
+                    p = next((p for p in model.params if p.name == "count"), None)
+                    if p is not None and not p.choices:
+                        layer.params["count"] = min(max(count, p.lo), p.hi)
+                        if layer.params["count"] != count:
+                            warnings.append(f"{model.name} renders {p.lo:g}..{p.hi:g} events by itself; "
+                                            f"{count} are placed one by one")
+                else:
+                    warnings.append(f"a count has no meaning for {model.name} (not a sound of separate events)")
+        if not recognised and content and count is None:
+            raise FoleyError(f"no sound model for '{clause}'; closest: {', '.join(_closest(content, lex))}; "
+                             "see 'voxpost foley --list'")
+    for layer, own in zip(layers, own_space):
+        if not own and named_space:
+            layer.space = named_space
+        layer.params = models[layer.model].resolve(layer.params)
+    return Plan(layers, duration, warnings)
+
+
+def _room_after_preposition(words: list[str], used: list[bool], mark: list[bool],
+                            space_table: dict[str, str]) -> str | None:
+    """A space named right after "in", "inside", "at"... ("in a cathedral"), even where the word is
+    also a model's parameter; its words are marked in ``mark``."""
+    for i, w in enumerate(words):
+        if w in ("in", "inside", "within", "at", "through", "across") and not used[i]:
+            j = i + 1 + (i + 1 < len(words) and words[i + 1] in ("a", "an", "the"))
+            for key in sorted(space_table, key=lambda k: -len(k.split())):
+                n = len(key.split())
+                if words[j:j + n] == key.split() and not any(used[j:j + n]):
+                    mark[j:j + n] = [True] * n
+                    return space_table[key]
+    return None
+
+
+def _drop_parameter_words(hits: list, words: list[str], models: dict[str, SoundModel], warnings: list[str]) -> list:
+    """The clause's sound: its first model phrase, once those that are a parameter of another model
+    named in it are dropped ("a horse walking": "walking" is the horse's gait, not footsteps)."""
+    def vocab_stems(name: str) -> set[tuple[str, ...]]:
+        m = models[name]
+        phrases = [*m.vocabulary, *(c.replace("_", " ") for p in m.params for c in p.choices)]
+        return {tuple(stem(w) for w in _tokens(ph)) for ph in phrases}
+
+    keep = []
+    for h in hits:
+        phrase = tuple(stem(w) for w in words[h[0]:h[1]])
+        others = {n for g in hits if g is not h for n in g[2] if n not in h[2]}
+        if not any(phrase in vocab_stems(n) for n in others):
+            keep.append(h)
+    keep.sort(key=lambda h: h[0])
+    for h in keep[1:]:
+        warnings.append(f"'{' '.join(words[h[0]:h[1]])}' read as part of {' and '.join(keep[0][2])}; "
+                        f"for another sound, join it with 'with' or 'and'")
+    return keep[:1]
+
+
+def _modifies(words: list[str], space_table: dict[str, str], layer: Layer, models: dict[str, SoundModel]) -> bool:
+    """Whether a clause without a model reads wholly as modifiers of ``layer`` ("far away")."""
+    probe = Layer(layer.model, dict(layer.params))
+    used = [w in STOP for w in words]
+    _apply_words(probe, models[probe.model], words, used, [])
+    _apply_place(probe, words, used, " ".join(words), space_table)
+    return all(used) or _count(" ".join(words)) is not None
+
+
+def _count(clause: str) -> int | None:
+    """How many events a clause asks for ("three knocks", "twice", "a dozen shots"), if it says."""
+    text = DISTANCE_RE.sub(" ", clause)
+    m = TIMES_RE.search(text)
+    if m and m.group(1) not in ("a", "an"):
+        return max(1, int(round(_number(m.group(1)))))
+    for phrase, n in sorted(COUNT_PHRASES.items(), key=lambda kv: -len(kv[0])):
+        if re.search(rf"\b{phrase}\b", text):
+            return n
+    m = re.search(r"\b(\d+|(?:twenty|thirty|forty|fifty|sixty)\s+(?:one|two|three|four|five|six|seven|eight|nine)|"
+                  + "|".join(w for w in sorted(NUMBERS, key=len, reverse=True) if w != "zero") + r")\b", text)
+    if m:
+        return max(1, int(round(_number(m.group(1)))))
+    return None
+
+
+__all__ = ["ADJECTIVES", "DISTANCES", "SYNONYMS", "Layer", "Plan", "load_models", "parse", "spaces", "stem"]
