@@ -12,6 +12,7 @@ import sys
 import warnings
 
 import numpy as np
+import soundfile as sf
 import pytest
 
 pytest.importorskip("diffusers")
@@ -282,3 +283,42 @@ def test_missing_packages(tiny, tmp_path, monkeypatch):
     assert "diffusers not installed" in neural.unavailable_reason(reg)
     with pytest.raises(ModelError, match="pip install diffusers"):
         neural.load(tiny)
+
+
+# -- through voxpost foley's take generation ------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("sao") / "stable-audio-open-1.0"
+    build_tiny(folder)
+    return folder
+
+
+def test_generate_falls_back_to_neural_for_sounds_the_models_do_not_know(tiny_folder, tmp_path):
+    import json
+
+    from voxpost.foley.generate import generate
+
+    takes = generate("a spaceship hum", tmp_path / "out", duration_s=0.4, variations=2, backend="auto",
+                     model_path=str(tiny_folder), neural_steps=2)
+    assert [t.path.name for t in takes] == ["MISCMisc_A Spaceship Hum_VOXPOST_T01.wav",
+                                            "MISCMisc_A Spaceship Hum_VOXPOST_T02.wav"]
+    doc = json.loads(takes[0].sidecar.read_text())
+    assert doc["backend"] == "neural" and doc["model"]["files"] and doc["take_seed"] == 0
+    x, sr = sf.read(takes[0].path)
+    assert sr == 48000 and x.shape == (int(0.4 * 48000), 2) and np.isfinite(x).all()
+    assert takes[0].peak_dbtp <= -1.0 + 0.05
+
+
+def test_generate_neural_keeps_the_prompts_model_name_and_refuses_cues(tiny_folder, tmp_path):
+    from voxpost.foley.generate import generate
+    from voxpost.foley.model import FoleyError
+
+    takes = generate("footsteps on gravel", tmp_path / "out", duration_s=0.4, variations=1, backend="neural",
+                     model_path=str(tiny_folder), neural_steps=2)
+    assert takes[0].path.name.startswith("FEETHmn_")
+    with pytest.raises(FoleyError, match="cues"):
+        generate("footsteps on gravel", tmp_path / "o2", cues_s=[0.1], backend="neural", model_path=str(tiny_folder))
+    with pytest.raises(FoleyError, match="no sound model"):
+        generate("a spaceship hum", tmp_path / "o3", backend="procedural")
+    assert not (tmp_path / "o2").exists() or not any((tmp_path / "o2").iterdir())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -14,7 +15,10 @@ from voxpost.audio import load
 from voxpost.voice import watermark as wm
 from voxpost.voice.watermark import Payload, WatermarkError, detect, embed, make_payload
 
-_spec = importlib.util.spec_from_file_location("wm_bench", Path(__file__).resolve().parents[1] / "benchmarks" / "watermark.py")
+_BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+if str(_BENCH) not in sys.path:
+    sys.path.append(str(_BENCH))                  # the benchmark imports its preamble, benchmarks/_setup.py
+_spec = importlib.util.spec_from_file_location("wm_bench", _BENCH / "watermark.py")
 bench = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench)
 

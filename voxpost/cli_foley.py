@@ -33,6 +33,12 @@ def add_parsers(sub, common) -> None:
     cues.add_argument("--cues", metavar="cues.csv", help="a CSV of event times: a 'time' column (or the first)")
     s.add_argument("--list", action="store_true", help="list the sound models, their parameters and example prompts")
     s.add_argument("--json", action="store_true", help="with --list: print JSON")
+    s.add_argument("--backend", default="auto", choices=["auto", "procedural", "neural"],
+                   help="auto (default): the procedural models for sounds they know, else Stable Audio Open when "
+                        "its checkpoint is installed and verified")
+    s.add_argument("--model", metavar="DIR", help="a Stable Audio Open folder to use (loaded unverified; its hashes "
+                                                 "go in the sidecar)")
+    s.add_argument("--steps", type=int, default=100, metavar="N", help="neural backend: diffusion steps (default 100)")
     s.add_argument("--force", action="store_true", help="replace existing takes")
     s.set_defaults(run=cmd_foley)
 
@@ -130,8 +136,11 @@ def cmd_foley(args: argparse.Namespace) -> int:
     def warn(message: str) -> None:
         print(f"voxpost: warning: {message}", file=sys.stderr)
 
+    if not 1 <= args.steps <= 1000:
+        raise VoxpostError(f"--steps {args.steps} is outside 1..1000")
     takes = generate(args.prompt, args.output, duration_s=args.duration, variations=args.variations,
-                     seed=args.seed, sample_rate=args.sample_rate, cues_s=cues, overwrite=args.force, warn=warn)
+                     seed=args.seed, sample_rate=args.sample_rate, cues_s=cues, overwrite=args.force, warn=warn,
+                     backend=args.backend, model_path=args.model, neural_steps=args.steps)
     if not args.quiet:
         for t in takes:
             print(f"{t.path}: {t.duration_s:.2f} s, {t.lufs:.1f} LUFS, true peak {t.peak_dbtp:.1f} dBTP "

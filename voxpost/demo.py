@@ -171,6 +171,9 @@ def run_demo(*, out_dir: Path, input_path: str | None = None, quiet: bool = Fals
     report["dub"] = dub_demo(out_dir, original=Path(sp_line := report["speech"]["line"]),
                              sentence_spans_s=report["speech"]["sentence_spans_s"], profile=Path(vo["profile"]))
     du = report["dub"]
+    from voxpost.demo_foley import foley_demo
+
+    report["foley"] = fo = foley_demo(out_dir)
     m = report["measurements"]
     c = report["cleanup"]
     sp = report["speech"]
@@ -189,7 +192,9 @@ def run_demo(*, out_dir: Path, input_path: str | None = None, quiet: bool = Fals
         f"{sum(vo['marked'])}/2 outputs (scores {vo['mark_scores']}, unmarked {vo['unmarked_reference_score']}). "
         f"Dub: {du['lines']} French lines on {Path(sp_line).name} in the profile's voice ({du['ok']} ok, "
         f"{du['flagged']} flagged), script off by up to 150 ms, dubbed speech starts {du['onset_error_ms']} ms from "
-        f"the original's, pace {du['speeds']}, mix {du['mix_lufs']} LUFS, stem marked {du['stem_marked']}; "
+        f"the original's, pace {du['speeds']}, mix {du['mix_lufs']} LUFS, stem marked {du['stem_marked']}. "
+        f"Foley: {len(fo['takes'])} takes from 2 prompts ({', '.join(fo['takes'])}), knocks {fo['knock_cue_error_ms']} ms "
+        f"from their cues, takes correlate {fo['ambience_takes_correlation']}; "
         f"report in {out_dir / 'report.md'}"
     )
     (out_dir / "report.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
@@ -216,5 +221,9 @@ def _markdown(report: dict[str, Any]) -> str:
         lines += ["", "## Dub: French lines on the original's speech, in the profile's voice, over an M&E", "",
                   "| measurement | value |", "|---|---|"]
         lines += [f"| {k} | {v} |" for k, v in report["dub"].items()]
+    if "foley" in report:
+        lines += ["", "## Foley: an ambience layer and knocks on cue, from prompts", "",
+                  "| measurement | value |", "|---|---|"]
+        lines += [f"| {k} | {v} |" for k, v in report["foley"].items()]
     lines.append("")
     return "\n".join(lines)

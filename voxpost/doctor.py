@@ -106,6 +106,21 @@ def _otio() -> str:
     return f"OpenTimelineIO {otio.__version__}: dub --otio timelines (native .otio JSON)"
 
 
+def _foley() -> str:
+    from voxpost.foley.catalog import models
+
+    return f"{len(models())} procedural sound models (voxpost foley --list), embedded"
+
+
+def _foley_neural() -> str:
+    from voxpost.foley import neural
+
+    reason = neural.unavailable_reason()
+    if reason:
+        raise RuntimeError(reason)
+    return f"{neural.NAME} (diffusers), checkpoint verified"
+
+
 def checks() -> list[dict[str, Any]]:
     """One row per backend and per registered model."""
     pip = "reinstall with: .venv/bin/pip install -e ."
@@ -128,6 +143,10 @@ def checks() -> list[dict[str, Any]]:
         _probe("AI-audio watermark", _watermark, pip),
         _probe("dub: mouth tracking (OpenCV)", _mouth, pip),
         _probe("dub: timelines (OpenTimelineIO)", _otio, pip),
+        _probe("foley: procedural models", _foley, pip),
+        _probe("foley: neural (Stable Audio Open)", _foley_neural,
+               "the procedural models are used; put the stabilityai/stable-audio-open-1.0 folder under a models "
+               "directory and record its sha256 in the registry, or pass --model DIR"),
     ]
     try:
         from voxpost.models import Registry

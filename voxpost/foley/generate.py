@@ -18,18 +18,16 @@ Examples
 
 from __future__ import annotations
 
-import datetime as _dt
 import importlib
-import json
 import math
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from voxpost.foley.model import LOUDNESS_LUFS, FoleyError, SoundModel, event_times
+from voxpost.foley.takes import CEILING_DBTP, Take, check_out_dir, limit, loudness_lufs, plain, write_take
 from voxpost.foley.prompt import Layer, Plan, load_models, parse
 
 #: Longest take (seconds); longer requests are capped with a warning.
@@ -38,8 +36,9 @@ MAX_DURATION_S = 600.0
 MAX_VARIATIONS = 50
 #: Most events one layer may be asked for.
 MAX_COUNT = 500
-#: True-peak ceiling of every take (dBTP).
-CEILING_DBTP = -1.0
+#: Backends of :func:`generate`, and the UCS CatID of a neural take whose prompt names no model.
+BACKENDS = ("auto", "procedural", "neural")
+NEURAL_CAT_ID = "MISCMisc"
 #: As delivered, a distant layer is this much quieter per doubling of distance beyond 1 m, at most
 #: ``DISTANCE_DB_MAX`` (see :func:`delivery_gain_db`).
 DISTANCE_DB_PER_DOUBLING = 3.0
@@ -47,20 +46,6 @@ DISTANCE_DB_MAX = 12.0
 #: Silence kept after the last cue (seconds).
 CUE_TAIL_S = 2.0
 _FADE_S = 0.01
-
-
-@dataclass
-class Take:
-    """One written take: its WAV and sidecar, what it holds, and its measured loudness."""
-
-    path: Path
-    sidecar: Path
-    layers: list[dict[str, Any]]
-    seed: int
-    duration_s: float
-    lufs: float
-    peak_dbtp: float
-    warnings: list[str] = field(default_factory=list)
 
 
 def _space_module():
@@ -126,24 +111,6 @@ def plan_duration(plan: Plan, models: dict[str, SoundModel], duration_s: float |
     return dur
 
 
-def loudness_lufs(x: np.ndarray, sample_rate: int, *, events: bool) -> float:
-    """Loudness of mono ``x``: integrated (BS.1770), or for ``events`` that of its loudest second."""
-    from voxpost.clean.meter import _k_power, measure_loudness
-
-    x = np.asarray(x, np.float64).reshape(1, -1)
-    if not events and x.shape[1] >= sample_rate:
-        return float(measure_loudness(x, sample_rate, lra=False)["integrated_lufs"])
-    power = _k_power(x, sample_rate)
-    size = min(sample_rate, power.size)
-    if size == 0:
-        return -math.inf
-    csum = np.concatenate([[0.0], np.cumsum(power)])
-    hop = max(1, sample_rate // 20)
-    starts = np.arange(0, power.size - size + 1, hop)
-    loudest = float(((csum[starts + size] - csum[starts]) / sample_rate).max())
-    return -0.691 + 10 * math.log10(loudest) if loudest > 0 else -math.inf
-
-
 def render_take(plan: Plan, models: dict[str, SoundModel], duration_s: float, sample_rate: int, take_seed: int,
                 cues: np.ndarray | None, warnings: list[str]) -> tuple[np.ndarray, list[dict[str, Any]]]:
     """Mix one take ``[2, frames]`` and describe its layers (events placed, gains)."""
@@ -180,7 +147,7 @@ def render_take(plan: Plan, models: dict[str, SoundModel], duration_s: float, sa
         level_db = delivery_gain_db(layer.distance_m) - space.distance_gain_db(layer.distance_m)
         wet = wet[:, :n] * 10 ** ((layer.gain_db + level_db) / 20)
         mix[:, :wet.shape[1]] += wet[:2]
-        described.append({"model": model.name, "category": model.category, "params": _plain(layer.params),
+        described.append({"model": model.name, "category": model.category, "params": plain(layer.params),
                           "count": layer.count, "distance_m": layer.distance_m, "space": layer.space,
                           "gain_db": layer.gain_db, "text": layer.text, "target_lufs": target,
                           "normalise_gain_db": round(gain_db, 3),
@@ -202,41 +169,10 @@ def delivery_gain_db(distance_m: float) -> float:
     return -min(DISTANCE_DB_MAX, DISTANCE_DB_PER_DOUBLING * math.log2(max(float(distance_m), 1.0)))
 
 
-def limit(mix: np.ndarray, sample_rate: int) -> tuple[np.ndarray, dict[str, float]]:
-    """Scale ``mix`` down (never up) so its true peak is at most :data:`CEILING_DBTP`; measure it."""
-    from voxpost.clean.meter import measure_loudness
-
-    m = measure_loudness(mix.astype(np.float32), sample_rate, lra=False)
-    if m["true_peak_dbtp"] > CEILING_DBTP - 0.05:
-        mix = mix * 10 ** ((CEILING_DBTP - 0.1 - m["true_peak_dbtp"]) / 20)
-        m = measure_loudness(mix.astype(np.float32), sample_rate, lra=False)
-    return mix, m
-
-
-def _plain(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {k: _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return obj
-
-
-def _check_out_dir(out_dir: Path) -> None:
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise FoleyError(f"{out_dir}: cannot create the output folder ({exc.strerror or exc})") from None
-    if not out_dir.is_dir():
-        raise FoleyError(f"{out_dir}: is not a folder")
-    if not os.access(out_dir, os.W_OK | os.X_OK):
-        raise FoleyError(f"{out_dir}: the output folder is not writable")
-
-
 def generate(prompt: str, out_dir: str | os.PathLike, *, duration_s: float | None = None, variations: int = 3,
              seed: int = 0, sample_rate: int = 48000, cues_s: Sequence[float] | None = None, overwrite: bool = False,
-             warn: Callable[[str], None] | None = None) -> list[Take]:
+             warn: Callable[[str], None] | None = None, backend: str = "auto", model_path: str | None = None,
+             neural_steps: int = 100) -> list[Take]:
     """Render ``variations`` takes of ``prompt`` into ``out_dir``; return them.
 
     Parameters
@@ -259,16 +195,21 @@ def generate(prompt: str, out_dir: str | os.PathLike, *, duration_s: float | Non
         Replace takes already in ``out_dir``.
     warn : callable or None
         Called with each warning (capped duration, ignored count...).
+    backend : str
+        ``procedural`` (the embedded models), ``neural`` (Stable Audio Open, :mod:`voxpost.foley.neural`)
+        or ``auto`` (default): procedural when the prompt names known sounds, else neural when its
+        checkpoint is installed and verified (or ``model_path`` is given).
+    model_path : str or None
+        A Stable Audio Open folder the user names (loaded unverified; its hashes go in the sidecar).
+    neural_steps : int
+        Diffusion steps of the neural backend.
 
     Raises
     ------
     FoleyError
         Bad arguments, an unknown sound, an unwritable folder: before anything is written.
     """
-    from voxpost import __version__, bwf
-    from voxpost.audio import Audio, save
     from voxpost.foley import ucs
-    from voxpost.speech.formats import write_text_atomic
     from voxpost.stream import check_output_path
 
     if isinstance(variations, bool) or not isinstance(variations, (int, np.integer)) \
@@ -279,7 +220,11 @@ def generate(prompt: str, out_dir: str | os.PathLike, *, duration_s: float | Non
     if not 8000 <= int(sample_rate) <= 192000:
         raise FoleyError(f"the sample rate must be 8000..192000 Hz, got {sample_rate}")
     cues = check_cues(cues_s) if cues_s is not None else None
-    plan = parse(prompt)
+    plan, neural_model = _choose_backend(prompt, backend, model_path)
+    if neural_model is not None:
+        return _generate_neural(neural_model, prompt, plan, Path(out_dir), duration_s=duration_s,
+                                variations=variations, seed=int(seed), sample_rate=int(sample_rate), cues=cues,
+                                overwrite=overwrite, warn=warn, steps=neural_steps)
     models = load_models()
     warnings = list(plan.warnings)
     for layer in plan.layers:
@@ -293,7 +238,7 @@ def generate(prompt: str, out_dir: str | os.PathLike, *, duration_s: float | Non
         warnings.append("the cues set the events; the count in the prompt is ignored")
     dur = plan_duration(plan, models, duration_s, cues, warnings)
     out = Path(out_dir)
-    _check_out_dir(out)
+    check_out_dir(out)
     first = models[plan.layers[0].model]
     fx = first.fx_name(plan.layers[0].params)
     cat_id = first.cat(plan.layers[0].params)
@@ -313,30 +258,12 @@ def generate(prompt: str, out_dir: str | os.PathLike, *, duration_s: float | Non
             mix, layers = render_take(plan, models, dur, int(sample_rate), take_seed, cues, take_warnings)
             for w in take_warnings[len(warnings):]:
                 (warn or (lambda m: None))(w)
-            mix, m = limit(mix, int(sample_rate))
-            now = _dt.datetime.now()
-            bext = bwf.Bext(description=ucs.description(prompt, [layer["model"] for layer in layers], seed, k + 1,
-                                                        cat_id),
-                            originator="voxpost", originator_reference=f"VOXPOST{take_seed}"[:32],
-                            origination_date=now.strftime("%Y-%m-%d"), origination_time=now.strftime("%H:%M:%S"),
-                            coding_history=f"A=PCM,F={int(sample_rate)},W=24,M=stereo,T=voxpost foley {__version__}")
-            save(Audio(mix.astype(np.float32), int(sample_rate), metadata={"bext": bext, "subtype": "PCM_24"}),
-                 path, subtype="PCM_24", overwrite=overwrite)
-            written.append(path)
-            sidecar = path.with_suffix(".json")
-            lufs, peak = round(m["integrated_lufs"], 2), round(m["true_peak_dbtp"], 2)
-            doc = {"file": path.name, "prompt": prompt, "take": k + 1, "seed": int(seed), "take_seed": take_seed,
-                   "sample_rate": int(sample_rate), "duration_s": round(dur, 6), "backend": "procedural",
-                   "voxpost_version": __version__, "cues_s": None if cues is None else cues.tolist(),
-                   "ucs": {"cat_id": cat_id, "fx_name": ucs.fx_name(fx), "creator_id": "VOXPOST",
-                           "source_id": ucs.source_id(k + 1)},
-                   "loudness": {"integrated_lufs": lufs if math.isfinite(lufs) else None, "true_peak_dbtp":
-                                peak if math.isfinite(peak) else None, "ceiling_dbtp": CEILING_DBTP},
-                   "layers": layers, "warnings": take_warnings}
-            write_text_atomic(sidecar, json.dumps(_plain(doc), indent=2, ensure_ascii=False) + "\n",
-                              overwrite=overwrite)
-            written.append(sidecar)
-            takes.append(Take(path, sidecar, layers, take_seed, dur, lufs, peak, take_warnings))
+            takes.append(write_take(mix, path, prompt=prompt, take=k + 1, seed=int(seed), take_seed=take_seed,
+                                     sample_rate=int(sample_rate), duration_s=dur, cat_id=cat_id, fx=fx,
+                                     layers=layers, warnings=take_warnings, overwrite=overwrite,
+                                     extra={"backend": "procedural",
+                                            "cues_s": None if cues is None else cues.tolist()}))
+            written += [path, path.with_suffix(".json")]
     except BaseException:
         for p in written:
             p.unlink(missing_ok=True)
@@ -346,3 +273,97 @@ def generate(prompt: str, out_dir: str | os.PathLike, *, duration_s: float | Non
 
 __all__ = ["CEILING_DBTP", "MAX_DURATION_S", "MAX_VARIATIONS", "Layer", "Plan", "Take", "check_cues", "generate",
            "limit", "loudness_lufs", "plan_duration", "render_take"]
+
+
+def _choose_backend(prompt: str, backend: str, model_path: str | None):
+    """``(plan or None, neural model or None)`` for the backend asked for (see :func:`generate`)."""
+    from voxpost.foley import neural
+
+    if backend not in BACKENDS:
+        raise FoleyError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
+    if backend == "procedural":
+        return parse(prompt), None
+    if backend == "neural":
+        try:
+            plan = parse(prompt)
+        except FoleyError:
+            plan = None
+        return plan, _load_neural(model_path)
+    try:
+        return parse(prompt), None
+    except FoleyError as exc:
+        if model_path is None and neural.unavailable_reason() is not None:
+            raise
+        if not prompt.strip():
+            raise exc
+        return None, _load_neural(model_path)
+
+
+def _load_neural(model_path: str | None):
+    from voxpost.errors import ModelError
+    from voxpost.foley import neural
+
+    if model_path is None and (reason := neural.unavailable_reason()) is not None:
+        raise FoleyError(f"the neural foley backend is not available: {reason}")
+    try:
+        return neural.load(model_path)
+    except ModelError as exc:
+        raise FoleyError(str(exc)) from None
+
+
+def _generate_neural(model, prompt: str, plan: Plan | None, out: Path, *, duration_s: float | None, variations: int,
+                     seed: int, sample_rate: int, cues, overwrite: bool, warn, steps: int) -> list[Take]:
+    """Takes from the text-to-audio model: the prompt as written, at the first layer's category
+    loudness, distance and room when the prompt names them (else dry, effects loudness)."""
+    from voxpost.foley import neural, ucs
+    from voxpost.stream import check_output_path
+
+    if cues is not None:
+        raise FoleyError("cues need the procedural models (the neural backend cannot place events on times)")
+    warnings = list(plan.warnings) if plan else []
+    dur = duration_s if duration_s is not None else (plan.duration_s if plan and plan.duration_s else 5.0)
+    if not dur > 0:
+        raise FoleyError(f"the duration must be more than 0 s, got {dur:g}")
+    if dur > model.max_duration_s:
+        warnings.append(f"the neural model makes at most {model.max_duration_s:.1f} s; {dur:g} s capped")
+        dur = model.max_duration_s
+    models = load_models()
+    layer = plan.layers[0] if plan else None
+    first = models.get(layer.model) if layer else None
+    category = first.category if first else "effects"
+    cat_id = first.cat(layer.params) if first else NEURAL_CAT_ID
+    fx = ucs.fx_name(prompt)
+    check_out_dir(out)
+    paths = [out / ucs.file_name(cat_id, fx, k + 1) for k in range(variations)]
+    for p in paths:
+        check_output_path(p, overwrite=overwrite)
+        check_output_path(p.with_suffix(".json"), overwrite=overwrite)
+    for w in warnings:
+        (warn or (lambda m: None))(w)
+    space = _space_module()
+    takes, written = [], []
+    try:
+        for k, path in enumerate(paths):
+            take_seed = seed * 1000 + k
+            dry = neural.generate(model, prompt, duration_s=dur, seed=take_seed, sample_rate=sample_rate,
+                                  steps=steps).astype(np.float64)
+            level = loudness_lufs(dry, sample_rate, events=False) + 10 * math.log10(2)
+            gain_db = LOUDNESS_LUFS[category] - level if math.isfinite(level) else 0.0
+            dist, room = (layer.distance_m, layer.space) if layer else (1.0, "dry")
+            wet = np.asarray(space.place((dry * 10 ** (gain_db / 20)).astype(np.float32), sample_rate,
+                                        distance_m=dist, space=room, seed=take_seed), np.float64)
+            n = dry.size
+            wet = wet[:2, :n] * 10 ** ((delivery_gain_db(dist) - space.distance_gain_db(dist)) / 20)
+            described = [{"model": "stable-audio-open-1.0", "category": category, "distance_m": dist, "space": room,
+                          "target_lufs": LOUDNESS_LUFS[category], "normalise_gain_db": round(gain_db, 3),
+                          "steps": steps}]
+            takes.append(write_take(wet, path, prompt=prompt, take=k + 1, seed=seed, take_seed=take_seed,
+                                     sample_rate=sample_rate, duration_s=dur, cat_id=cat_id, fx=fx,
+                                     layers=described, warnings=warnings, overwrite=overwrite,
+                                     extra={"backend": "neural", "model": model.sources}))
+            written += [path, path.with_suffix(".json")]
+    except BaseException:
+        for p in written:
+            p.unlink(missing_ok=True)
+        raise
+    return takes

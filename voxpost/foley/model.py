@@ -139,9 +139,10 @@ def register(model: SoundModel) -> SoundModel:
 
 def event_times(duration_s: float, rate_hz: float, rng: np.random.Generator, *, jitter: float = 0.05,
                 start_s: float = 0.1, count: int | None = None) -> np.ndarray:
-    """Evenly paced event times (``rate_hz`` per second, each jittered by ``jitter`` of a period)
-    from ``start_s``, ``count`` of them if given, else as many as fit in ``duration_s``."""
+    """Evenly paced event times (``rate_hz`` per second, each jittered by ``jitter`` of a period, or
+    of a second for periods over a second, so a slow event never jitters out of a short take) from
+    ``start_s``, ``count`` of them if given, else as many as fit in ``duration_s`` (at least one)."""
     period = 1.0 / max(rate_hz, 1e-3)
     n = count if count is not None else max(1, int((duration_s - start_s) / period))
-    t = start_s + np.arange(n) * period + rng.uniform(-jitter, jitter, n) * period
+    t = start_s + np.arange(n) * period + rng.uniform(-jitter, jitter, n) * min(period, 1.0)
     return np.clip(np.sort(t), 0.0, None)

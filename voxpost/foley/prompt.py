@@ -376,6 +376,8 @@ def _drop_parameter_words(hits: list, words: list[str], models: dict[str, SoundM
             keep.append(h)
     keep.sort(key=lambda h: h[0])
     for h in keep[1:]:
+        if set(h[2]) <= set(keep[0][2]):
+            continue                     # another word for the same sound ("a horse trotting")
         warnings.append(f"'{' '.join(words[h[0]:h[1]])}' read as part of {' and '.join(keep[0][2])}; "
                         f"for another sound, join it with 'with' or 'and'")
     return keep[:1]

@@ -229,7 +229,7 @@ register(SoundModel(
             Param("strikes", 1, 1, 8, help="number of strikes when no cue times are given")),
     render=_thunder, category="weather", default_duration_s=10.0, event_based=True,
     description="Thunder: N-waves from a lightning channel; near strikes crack then roll, distant ones rumble.",
-    keywords=("thunder", "thunderclap", "lightning", "thunderstorm"),
+    keywords=("thunder", "thunderclap", "lightning"),           # "thunderstorm" layers rain too (lexicon)
     examples=("distant thunder rolling", "a close thunder crack", "thunder far away"),
     vocabulary={"distant": ("proximity", "distant"), "far": ("proximity", "distant"), "rumble": ("proximity", "distant"),
                 "rumbling": ("proximity", "distant"), "close": ("proximity", "near"), "near": ("proximity", "near"),
