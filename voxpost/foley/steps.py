@@ -23,6 +23,7 @@ Everything is vectorised over events; the resonances run through the Numba modal
 from __future__ import annotations
 
 import numpy as np
+from scipy.signal import oaconvolve
 
 from voxpost.foley.model import Param, SoundModel, event_times, register
 from voxpost.foley.synth import add_at, band, burst, cue_times, finish, frames, ring
@@ -229,21 +230,21 @@ def _render_cart(params, duration_s, sample_rate, rng, events_s):
     idx = np.minimum((t * sample_rate).astype(int), n - 1)
     np.add.at(kicks, idx, rng.uniform(0.2, 1.0, count) * min(1.0, 0.3 + speed / 4) * (1.0 if cobbles else 0.3))
     # iron tyre on stone: sharp; on earth: soft grit
-    tyre = np.convolve(kicks, burst(rng, int(0.002 * sample_rate), 0.0005 * sample_rate))[:n]
+    tyre = oaconvolve(kicks, burst(rng, int(0.002 * sample_rate), 0.0005 * sample_rate))[:n]
+    # the wooden spoked wheel and wagon bed ring under the knocks; on stone the iron tyre rings a little too
+    f = np.array([140, 230, 410, 690, 1100, 1700], float) * rng.uniform(0.92, 1.08, 6)
+    t60, amp = [0.12, 0.1, 0.08, 0.06, 0.04, 0.03], [0.3, 0.25, 0.2, 0.15, 0.1, 0.08]
     if cobbles:
         y = 1.5 * band(tyre, sample_rate, 1500.0, 9000.0)
-        # the iron tyre itself rings a little on stone
-        y += ring(kicks, sample_rate, [1830.0, 2950.0, 4400.0] * rng.uniform(0.95, 1.05, 3), [0.05, 0.04, 0.03],
-                  [0.15, 0.12, 0.08])
+        f = np.concatenate([f, [1830.0, 2950.0, 4400.0] * rng.uniform(0.95, 1.05, 3)])
+        t60, amp = t60 + [0.05, 0.04, 0.03], amp + [0.15, 0.12, 0.08]
     else:
         y = 0.3 * band(tyre, sample_rate, 200.0, 1500.0)
+    y += ring(kicks, sample_rate, f, t60, amp)                     # one pass over the samples for every mode
     rumble = band(rng.standard_normal(n, dtype=np.float32), sample_rate, 40.0, 400.0 if cobbles else 250.0)
     clock = np.arange(n, dtype=np.float32) / np.float32(sample_rate)
     rot = 1 + 0.5 * np.sin(np.float32(2 * np.pi * speed / 3.6) * clock + np.float32(rng.uniform(0, 6.3)))
     y += (0.03 + 0.01 * speed) * rumble * rot
-    # wooden spoked wheel and wagon bed ring under the knocks
-    f = np.array([140, 230, 410, 690, 1100, 1700], float) * rng.uniform(0.92, 1.08, 6)
-    y += ring(kicks, sample_rate, f, [0.12, 0.1, 0.08, 0.06, 0.04, 0.03], [0.3, 0.25, 0.2, 0.15, 0.1, 0.08])
     # loaded axle and body joints creak (stick-slip), in episodes once per wheel turn
     if creak > 0:
         turn_hz = speed / 3.6

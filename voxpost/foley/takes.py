@@ -59,10 +59,12 @@ def limit(mix: np.ndarray, sample_rate: int) -> tuple[np.ndarray, dict[str, floa
     from voxpost.dsp.truepeak import true_peak
 
     x = np.asarray(mix, np.float32).reshape(-1, np.shape(mix)[-1])
-    distinct = x[:1] if x.shape[0] > 1 and all(np.array_equal(x[0], c) for c in x[1:]) else x   # dry: L = R
+    same = x.shape[0] > 1 and all(np.array_equal(x[0], c) for c in x[1:])     # a dry take: L = R
+    distinct = x[:1] if same else x
     peak = float(true_peak(distinct, sample_rate).max()) if x.size else 0.0
-    m = {"integrated_lufs": integrated_loudness(x, sample_rate),     # BS.1770-4, tested against pyloudnorm
-         "true_peak_dbtp": 20 * math.log10(peak) if peak > 0 else -math.inf}
+    # BS.1770-4 (tested against pyloudnorm) sums the channels' powers: n identical channels add 10 log10(n)
+    lufs = integrated_loudness(distinct, sample_rate) + (10 * math.log10(x.shape[0]) if same else 0.0)
+    m = {"integrated_lufs": lufs, "true_peak_dbtp": 20 * math.log10(peak) if peak > 0 else -math.inf}
     if m["true_peak_dbtp"] > CEILING_DBTP - 0.05:
         gain_db = CEILING_DBTP - 0.1 - m["true_peak_dbtp"]
         mix = mix * 10 ** (gain_db / 20)
