@@ -202,28 +202,24 @@ def run_demo(*, out_dir: Path, input_path: str | None = None, quiet: bool = Fals
     return report
 
 
+#: The demo report's sections after the cleanup: report key and heading.
+SECTIONS = (("speech", "Speech: script alignment (embedded espeak-ng TTS + DTW)"),
+            ("voice", "Voice: TTS at an exact duration, consented profile, conversion, watermark"),
+            ("dub", "Dub: French lines on the original's speech, in the profile's voice, over an M&E"),
+            ("foley", "Foley: an ambience layer and knocks on cue, from prompts"))
+
+
+def _table(title: str, rows: dict[str, Any]) -> list[str]:
+    return ["", f"## {title}", "", "| measurement | value |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows.items())]
+
+
 def _markdown(report: dict[str, Any]) -> str:
-    lines = [f"# voxpost {report['voxpost']} demo", "", f"Input: `{report['input']}`", "",
-             "## Cleanup chain (preset `dialogue-prep`)", "", "| measurement | value |", "|---|---|"]
-    lines += [f"| {k} | {v} |" for k, v in report["measurements"].items()]
-    lines += ["", f"Real-time factor: {report['process']['rtf']}", "",
-              f"## Dialogue cleanup (preset `{CLEAN_PRESET}`)", "", "| measurement | value |", "|---|---|"]
-    lines += [f"| {k} | {v} |" for k, v in report["cleanup"].items()]
-    if "speech" in report:
-        lines += ["", "## Speech: script alignment (embedded espeak-ng TTS + DTW)", "",
-                  "| measurement | value |", "|---|---|"]
-        lines += [f"| {k} | {v} |" for k, v in report["speech"].items()]
-    if "voice" in report:
-        lines += ["", "## Voice: TTS at an exact duration, consented profile, conversion, watermark", "",
-                  "| measurement | value |", "|---|---|"]
-        lines += [f"| {k} | {v} |" for k, v in report["voice"].items()]
-    if "dub" in report:
-        lines += ["", "## Dub: French lines on the original's speech, in the profile's voice, over an M&E", "",
-                  "| measurement | value |", "|---|---|"]
-        lines += [f"| {k} | {v} |" for k, v in report["dub"].items()]
-    if "foley" in report:
-        lines += ["", "## Foley: an ambience layer and knocks on cue, from prompts", "",
-                  "| measurement | value |", "|---|---|"]
-        lines += [f"| {k} | {v} |" for k, v in report["foley"].items()]
+    lines = [f"# voxpost {report['voxpost']} demo", "", f"Input: `{report['input']}`"]
+    lines += _table("Cleanup chain (preset `dialogue-prep`)", report["measurements"])
+    lines += ["", f"Real-time factor: {report['process']['rtf']}"]
+    lines += _table(f"Dialogue cleanup (preset `{CLEAN_PRESET}`)", report["cleanup"])
+    for key, title in SECTIONS:
+        if key in report:
+            lines += _table(title, report[key])
     lines.append("")
     return "\n".join(lines)
