@@ -232,3 +232,19 @@ def test_real_issue_prompts():
     h = parse("a horse trotting on cobblestones, distant").layers[0]
     assert h.model == "hooves" and h.distance_m > 10
     assert models
+
+
+@pytest.mark.parametrize("text", ["a horse pulling a cart", "a horse-drawn carriage passing on cobblestones, distant",
+                                  "a stagecoach in the street"])
+def test_period_vehicles_layer_horse_and_wheels(text):
+    _real("hooves", "cart_wheels")
+    layers = parse(text).layers
+    assert [l.model for l in layers] == ["hooves", "cart_wheels"]
+    assert len({(l.distance_m, l.space) for l in layers}) == 1     # a modifier clause describes both layers
+
+
+def test_a_modifier_clause_applies_to_every_layer_of_the_clause_before():
+    _real("rain", "thunder")
+    assert [l.distance_m for l in parse("a storm, far away").layers] == [100.0, 100.0]
+    rain, thunder = parse("rain with thunder, far away").layers
+    assert rain.distance_m == 1.0 and thunder.distance_m == 100.0

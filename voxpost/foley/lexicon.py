@@ -17,6 +17,9 @@ SYNONYM_TABLE = {
     ('rain',): "rain, raining, rainfall, downpour, drizzle, drizzling, shower, pouring rain, rainy",
     ('thunder',): "thunder, thunderclap, thunder clap, lightning, rumble of thunder",
     ('rain', 'thunder'): "storm, thunderstorm, rainstorm, tempest",
+    ('hooves', 'cart_wheels'): "horse-drawn carriage, horse drawn carriage, horse and cart, horse and carriage, "
+                               "horse pulling a cart, horse pulling a carriage, horse-drawn cart, horse drawn cart, "
+                               "stagecoach, hansom cab, hackney carriage",
     ('wind',): "wind, windy, gust, gusts, breeze, gale, howling wind",
     ('fire',): "fire, bonfire, campfire, camp fire, fireplace, hearth, flames, flame, crackling fire, blaze, "
                "burning logs",
@@ -32,7 +35,7 @@ SYNONYM_TABLE = {
     ('splash',): "splash, splashes, plop, into the water, into water, falls into the water, thrown into the water, "
                  "jumps in the water",
     ('drips',): "drip, drips, dripping, droplets, leak, leaking, dripping tap",
-    ('cart_wheels',): "cart, carriage, wagon, stagecoach, wheels",
+    ('cart_wheels',): "cart, carriage, wagon, wheels",
     ('door_creak',): "creak, creaks, creaking, creaky, hinge, squeaky hinge",
     ('door_slam',): "slam, slams, slammed, door slam",
     ('glass_break',): "breaking glass, shattering, shatter, smash, smashed, broken glass",

@@ -276,6 +276,7 @@ def parse(text: str) -> Plan:
     own_space: list[bool] = []      # per layer: a space was named for it
     implied: list[bool] = []        # per layer: added by a synonym naming several models ("storm")
     named_space = None
+    last_targets: list[Layer] = []  # the layers the previous clause described
     for clause in (c.strip(" .!?") for c in SPLIT_RE.split(lower)):
         words = _tokens(clause)
         if not words:
@@ -306,8 +307,9 @@ def parse(text: str) -> Plan:
             if not layers:
                 raise FoleyError(f"no sound model for '{clause}'; closest: {', '.join(_closest(content, lex))}; "
                                  "see 'voxpost foley --list'")
-            targets = [layers[-1]]
-            targets[0].text += ", " + clause
+            targets = list(last_targets)           # "a horse-drawn carriage, distant": both of its layers
+            for layer in targets:
+                layer.text += ", " + clause
         count = _count(clause)
         recognised = bool(hits)
         for layer in targets:
@@ -338,6 +340,7 @@ def parse(text: str) -> Plan:
         if not recognised and content and count is None:
             raise FoleyError(f"no sound model for '{clause}'; closest: {', '.join(_closest(content, lex))}; "
                              "see 'voxpost foley --list'")
+        last_targets = targets
     for layer, own in zip(layers, own_space):
         if not own and named_space:
             layer.space = named_space

@@ -266,7 +266,7 @@ CART_WHEELS = register(SoundModel(
     ),
     render=_render_cart,
     description="Carriage or cart wheels rolling: iron tyres on cobbles or earth, wheel ring, axle creaks.",
-    keywords=("cart", "carriage", "wagon", "wheels", "coach", "stagecoach", "cartwheels", "wheel"),
+    keywords=("cart", "carriage", "wagon", "wheels", "coach", "cartwheels", "wheel"),     # "stagecoach": a lexicon pair
     examples=("a cart rolling over cobblestones", "a heavy wagon creaking on a dirt road"),
     category="effects",
     vocabulary={"cobblestones": ("surface", "cobblestones"), "cobbles": ("surface", "cobblestones"),
