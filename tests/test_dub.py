@@ -287,3 +287,23 @@ def test_cli_dub_with_video_takes_lip_closures_from_the_picture(corpus, tmp_path
     from voxpost.audio import info
 
     assert sf.info(tmp_path / "dub.wav").frames == info(clip)["frames"]     # sample-aligned with the clip's audio
+
+
+def test_a_line_with_no_audible_speech_takes_the_moving_mouth_on_screen(corpus):
+    from voxpost.audio import load
+    from voxpost.dub.video import mouth_track
+    from voxpost.speech.align import align
+
+    clip = corpus / "video" / "grid_bbaf2n.mpg"                      # "bin blue at f two now"
+    audio = load(clip)
+    words = align(audio.samples, audio.sample_rate, (corpus / "video" / "grid_bbaf2n.txt").read_text(),
+                  language="en")["words"]
+    speech_on, speech_off = words[0]["start"], words[-1]["end"]
+    # the dialogue is lost under loud noise: the audio has no speech the VAD can find
+    noise = Audio((np.random.default_rng(0).normal(size=(1, audio.frames)) * 0.3).astype(np.float32),
+                  audio.sample_rate)
+    line = ScriptLine(index=1, start_s=speech_on + 0.15, end_s=speech_off - 0.15, text="Bleu en f deux.", label="1")
+    res = dub(noise, [line], language="fr", mouth=mouth_track(clip))
+    e = res.report["lines"][0]
+    assert e["window_source"].startswith("video") and e["speech_found"]
+    assert abs(e["window_start"] - speech_on) < 0.25, (e["window_start"], speech_on)

@@ -58,6 +58,19 @@ def _clip_windows(windows: list[Window]) -> None:
             b.pauses = [p for p in b.pauses if p[0] > mid]
 
 
+def _mouth_window(w: Window, line, mouth, search_s: float) -> Window:
+    """A line the audio gave no speech for (under music, effects or noise) takes the span where the
+    mouth on screen moves near its timecode, when there is one."""
+    t = np.asarray(mouth.times_s)
+    act = np.nan_to_num(np.asarray(mouth.activity, np.float64))
+    near = (t >= line.start_s - search_s) & (t <= line.end_s + search_s)
+    moving = np.flatnonzero(near & (act >= ON_SCREEN_ACTIVITY))
+    if moving.size < 3:
+        return w
+    return Window(round(float(t[moving[0]]), 4), round(float(t[moving[-1]] + 1.0 / mouth.fps), 4),
+                  source="video", found=True)
+
+
 def _with_mouth(w: Window, mouth) -> Window:
     """Closures seen on screen become the anchors when the speaker's mouth moves in the window.
 
@@ -68,7 +81,7 @@ def _with_mouth(w: Window, mouth) -> Window:
     seen = [round(float(c), 4) for c in mouth.closures_s if w.start_s <= c <= w.end_s]
     if seen:
         w.closures = seen
-        w.source = w.source + "+video"
+        w.source = w.source if w.source == "video" else w.source + "+video"
     return w
 
 
@@ -115,6 +128,9 @@ def dub(original, lines: Sequence[Any], *, language: str, voice=None, backend: s
             windows[i] = refine_with_text(windows[i], original.samples, sr, line.original,
                                           language=original_language)
     _clip_windows(windows)
+    if mouth is not None:
+        windows = [_mouth_window(w, line, mouth, search_s) if not w.found else w for w, line in zip(windows, lines)]
+        _clip_windows(windows)
     windows = [_with_mouth(w, mouth) for w in windows]
     stem = np.zeros(original.frames, np.float32)
     fitted: list[FittedLine] = []
