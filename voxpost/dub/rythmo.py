@@ -51,7 +51,7 @@ def _span(line: dict) -> tuple[float, float]:
     return min(line["window_start"], line["start"]), max(line["window_end"], line["end"])
 
 
-def _draw_line(ax, line: dict, char_s: float) -> None:
+def _draw_line(ax, line: dict, char_s: float, *, lifted: bool = False) -> None:
     ws, we = line["window_start"], line["window_end"]
     flagged = line.get("status") == "flagged"
     dub = _RED if flagged else _DUB
@@ -73,10 +73,11 @@ def _draw_line(ax, line: dict, char_s: float) -> None:
         ax.text(ws, 1.4, "(original)", fontsize=_WORD_PT, color="#8a8a8a", style="italic", va="bottom", clip_on=True)
 
     words = line.get("words", [])
-    ax.broken_barh([(w["start"], w["end"] - w["start"]) for w in words], (0.26, 0.12), color=dub,
+    y = 0.58 if lifted else 0.26          # a line overlapping the one before it gets the upper half of the lane
+    ax.broken_barh([(w["start"], w["end"] - w["start"]) for w in words], (y, 0.12), color=dub,
                    edgecolor="white", lw=0.6)
     for w in words:
-        ax.text(w["start"], 0.44, _fit(w["word"], w["end"] - w["start"], char_s), fontsize=_WORD_PT,
+        ax.text(w["start"], y + 0.18, _fit(w["word"], w["end"] - w["start"], char_s), fontsize=_WORD_PT,
                 color=dub, va="bottom", clip_on=True, fontweight="bold" if flagged else "normal")
     bilabials = line.get("bilabials", [])
     ax.plot(bilabials, [0.14] * len(bilabials), ls="none", marker="^", ms=5, color=_RED, clip_on=True)
@@ -108,8 +109,11 @@ def _draw_row(ax, t0: float, row_s: float, fps: float, lines: list[dict], char_s
                   transform=ax.get_xaxis_transform())
     for spine in ("top", "right"):
         ax.spines[spine].set_visible(False)
-    for line in lines:
-        _draw_line(ax, line, char_s)
+    prev_end, prev_lifted = -math.inf, False
+    for line in sorted(lines, key=lambda ln: ln["start"]):
+        lifted = line["start"] < prev_end and not prev_lifted
+        _draw_line(ax, line, char_s, lifted=lifted)
+        prev_end, prev_lifted = max(prev_end, line["end"]) if lifted else line["end"], lifted
 
 
 def _page_path(path: Path, page: int) -> Path:
