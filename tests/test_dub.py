@@ -268,7 +268,7 @@ def test_cli_dub_stereo_me_under_mono_original_and_clone_with_consent(cli_scene)
                 "--clone-original", "--consent", d / "consent.txt", "--report", d / "t.json")
     assert r.returncode == 0, r.stderr
     rep = json.loads((d / "t.json").read_text())
-    assert rep["voice"]["consent"]["sha256"]
+    assert rep["voices"]["*"]["consent"]["sha256"]
     prov = json.loads((d / "dub.wav.provenance.json").read_text())
     assert any(s["stage"] == "voice-convert" for s in prov["stages"])
 
@@ -307,3 +307,39 @@ def test_a_line_with_no_audible_speech_takes_the_moving_mouth_on_screen(corpus):
     e = res.report["lines"][0]
     assert e["window_source"].startswith("video") and e["speech_found"]
     assert abs(e["window_start"] - speech_on) < 0.25, (e["window_start"], speech_on)
+
+
+def test_cli_dub_gives_each_speaker_their_own_profile(cli_scene):
+    from voxpost.voice.espeak import synthesize
+    from voxpost.voice.profile import enroll
+    from voxpost.voice.vocoder import voice_stats
+
+    d = cli_scene
+    passage = ("The harbour was quiet that night, and the boats rocked slowly at their moorings. Nobody walked "
+               "along the sea wall, and the lamps burned low in the windows of the houses above the shingle.")
+    for name, lang, pitch in (("anna", "en-us", 85), ("bruno", "en-gb-x-rp", 20)):
+        syn = synthesize(passage, language=lang, rate_wpm=140, pitch=pitch)
+        sf.write(d / f"{name}.wav", 0.7 * syn.samples, syn.sample_rate)
+        (d / f"{name}.txt").write_text(f"{name} consents to this test voice (synthetic).\n")
+        enroll([d / f"{name}.wav"], name=name, consent=d / f"{name}.txt").save(d / f"{name}.voice")
+    srt = (d / "fr.srt").read_text().split("\n\n")
+    rows = ["start,end,speaker,text"]
+    for i, block in enumerate(b for b in srt if b.strip()):
+        _, times, text = block.strip().split("\n", 2)
+        a, b = (t.strip().replace(",", ".") for t in times.split("-->"))
+        rows.append(f'{a},{b},{"Anna" if i % 2 == 0 else "Bruno"},"{text}"')
+    (d / "fr.csv").write_text("\n".join(rows) + "\n")
+    r = run_cli("dub", d / "orig.wav", "--script", d / "fr.csv", "--language", "fr", "-o", d / "dub.wav",
+                "--voice", f"Anna={d / 'anna.voice'}", "--voice", f"Bruno={d / 'bruno.voice'}",
+                "--report", d / "t.json")
+    assert r.returncode == 0, r.stderr
+    rep = json.loads((d / "t.json").read_text())
+    assert [e["voice"] for e in rep["lines"]] == ["anna", "bruno", "anna", "bruno"]
+    assert set(rep["voices"]) == {"Anna", "Bruno"}
+    stem, sr = sf.read(d / "dub.wav", dtype="float32")
+    f0 = {who: np.median([voice_stats(stem[int(e["start"] * sr):int(e["end"] * sr)], sr)["f0"]["median_hz"]
+                          for e in rep["lines"] if e["voice"] == who]) for who in ("anna", "bruno")}
+    assert f0["anna"] > 1.3 * f0["bruno"], f0
+    bad = run_cli("dub", d / "orig.wav", "--script", d / "fr.csv", "--language", "fr", "-o", d / "dub2.wav",
+                  "--voice", f"Carla={d / 'anna.voice'}")
+    assert bad.returncode == 2 and "Carla" in bad.stderr and not (d / "dub2.wav").exists()

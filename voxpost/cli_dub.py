@@ -24,7 +24,9 @@ def add_parsers(sub, common) -> None:
     s.add_argument("--language", required=True, metavar="L", help="espeak-ng language of the translation")
     s.add_argument("-o", "--output", required=True, metavar="DUB.wav", help="the dubbed dialogue stem")
     v = s.add_mutually_exclusive_group()
-    v.add_argument("--voice", metavar="PROFILE", help="speak in this .voice profile (voxpost voice enroll)")
+    v.add_argument("--voice", action="append", metavar="[SPEAKER=]PROFILE",
+                   help="speak in this .voice profile (voxpost voice enroll); SPEAKER=PROFILE for the lines of one "
+                        "speaker of the script (repeat for each); a plain PROFILE voices every other line")
     v.add_argument("--clone-original", action="store_true",
                    help="build the profile from the original stem itself (needs --consent)")
     s.add_argument("--consent", metavar="FILE", help="the original actor's consent record, for --clone-original")
@@ -66,8 +68,8 @@ def _check(args: argparse.Namespace) -> tuple[list[str], list[Path]]:
         raise VoxpostError(f"--search-ms {args.search_ms:g} is outside 10..3000")
     if not -60 <= args.mix_lufs <= -5:
         raise VoxpostError(f"--mix-lufs {args.mix_lufs:g} is outside -60..-5")
-    inputs = [p for p in (args.original, args.script, args.voice, args.consent, args.original_script,
-                          args.me, args.video) if p]
+    inputs = [p for p in (args.original, args.script, *_voice_map(args.voice).values(), args.consent,
+                          args.original_script, args.me, args.video) if p]
     outs = [Path(p) for p in (args.output, args.mix, args.report, args.rythmo, args.otio) if p]
     if len({o.resolve() for o in outs}) != len(outs):
         raise VoxpostError("two outputs name the same file")
@@ -80,6 +82,34 @@ def _check(args: argparse.Namespace) -> tuple[list[str], list[Path]]:
                 raise VoxpostError(f"{path}: this output is written as {ext}; name it so")
             check_output_path(Path(path), overwrite=args.force, protect=inputs)
     return inputs, outs
+
+
+def _voice_map(values: list[str] | None) -> dict[str | None, str]:
+    """``--voice`` values as ``{speaker or None: profile path}``; one-line errors for duplicates."""
+    out: dict[str | None, str] = {}
+    for v in values or []:
+        speaker, sep, path = v.partition("=")
+        key = speaker.strip() if sep else None
+        path = path if sep else v
+        if sep and (not key or not path):
+            raise VoxpostError(f"--voice {v!r}: write SPEAKER=PROFILE (or just PROFILE for every line)")
+        if key in out:
+            raise VoxpostError(f"--voice gives two profiles for {'speaker ' + repr(key) if key else 'every line'}")
+        out[key] = path
+    return out
+
+
+def _load_voices(args, lines) -> dict | None:
+    """The profiles of ``--voice``, checked against the script's speakers."""
+    from voxpost.voice.profile import load_profile
+
+    wanted = _voice_map(args.voice)
+    speakers = {line.speaker for line in lines if line.speaker}
+    for name in wanted:
+        if name is not None and name not in speakers:
+            known = ", ".join(sorted(speakers)) or "none (the script has no speaker column)"
+            raise VoxpostError(f"--voice names speaker {name!r}, who has no line in {args.script}; speakers: {known}")
+    return {k: load_profile(p) for k, p in wanted.items()} or None
 
 
 def _original_texts(args, lines, fps):
@@ -99,7 +129,7 @@ def cmd_dub(args: argparse.Namespace) -> int:
     from voxpost.dub.engine import check_me, dub, mix
     from voxpost.dub.script import read_script
     from voxpost.speech.formats import write_text_atomic
-    from voxpost.voice.profile import enroll, load_profile
+    from voxpost.voice.profile import enroll
     from voxpost.voice.provenance import describe_inputs, sidecar_path, write_synthetic
 
     inputs, outs = _check(args)
@@ -119,14 +149,15 @@ def cmd_dub(args: argparse.Namespace) -> int:
     lines = script.lines
     if args.original_script:
         lines = _original_texts(args, lines, fps)
-    profile = load_profile(args.voice) if args.voice else None
+    voices = _load_voices(args, lines)
     if args.clone_original:
-        profile = enroll([args.original], name=f"{Path(args.original).stem} (cloned from the original)",
-                         consent=args.consent)
+        voices = {None: enroll([args.original], name=f"{Path(args.original).stem} (cloned from the original)",
+                               consent=args.consent)}
+    profiles = list((voices or {}).values())
     for w in script.warnings:
         print(f"voxpost: warning: {w}", file=sys.stderr)
     original = load(args.original)
-    result = dub(original, lines, language=args.language, voice=profile, backend=args.backend,
+    result = dub(original, lines, language=args.language, voice=voices, backend=args.backend,
                  original_language=args.original_language, mouth=mouth, min_speed=args.min_speed,
                  max_speed=args.max_speed, search_s=args.search_ms / 1000)
     mixed = mix_info = None
@@ -134,10 +165,11 @@ def cmd_dub(args: argparse.Namespace) -> int:
         mixed, mix_info = mix(result.stem, load(args.me), target_lufs=args.mix_lufs)
     report = dict(result.report, original=str(args.original), stem=str(args.output), mix=args.mix,
                   fps=fps, script=str(args.script), warnings=script.warnings,
-                  voice=profile.summary() if profile else None, mix_loudness=mix_info)
+                  voices={str(k) if k else "*": p.summary() for k, p in (voices or {}).items()} or None,
+                  mix_loudness=mix_info)
     written: list[Path] = []
     try:
-        prof_id = profile.id if profile else None
+        prof_id = profiles[0].id if len(profiles) == 1 else None     # the mark's payload holds one id
         write_synthetic(result.stem, args.output, result.stages, inputs=describe_inputs(inputs),
                         profile_id=prof_id, overwrite=args.force, protect=inputs)
         written += [Path(args.output), sidecar_path(args.output)]

@@ -99,8 +99,9 @@ def dub(original, lines: Sequence[Any], *, language: str, voice=None, backend: s
         The translated script; a line's ``original`` text, when given, is aligned for its window.
     language : str
         espeak-ng language of the translation.
-    voice : VoiceProfile, optional
-        Convert every line into this voice.
+    voice : VoiceProfile or dict, optional
+        Convert every line into this voice, or ``{speaker: profile}`` with the script's speaker
+        names (key ``None``: every other line); lines with no profile keep the TTS voice.
     backend : str
         Voice conversion backend (:func:`voxpost.voice.backends.convert_audio`).
     original_language : str
@@ -137,21 +138,23 @@ def dub(original, lines: Sequence[Any], *, language: str, voice=None, backend: s
     stages: list[dict[str, Any]] = [{"stage": "dub", "engine": "voxpost dub", "language": language,
                                      "tts": "espeak-ng", "pace_bounds": [min_speed, max_speed],
                                      "lines": len(lines)}]
-    convert_stage = None
+    voices = voice if isinstance(voice, dict) else {None: voice}
+    convert_stages: dict[str, dict[str, Any]] = {}
     for i, (line, w) in enumerate(zip(lines, windows)):
         f = fit_line(line.text, w, language=language, min_speed=min_speed, max_speed=max_speed)
-        if voice is not None:
+        profile = voices.get(line.speaker, voices.get(None)) if line.speaker else voices.get(None)
+        if profile is not None:
             from voxpost.voice.backends import convert_audio
 
-            conv, convert_stage = convert_audio(Audio(f.samples[np.newaxis, :], f.sample_rate), voice,
-                                                backend=backend)
+            conv, stage = convert_audio(Audio(f.samples[np.newaxis, :], f.sample_rate), profile, backend=backend)
             f.samples = conv.samples[0]
+            f.voice = profile.name
+            convert_stages[profile.id] = stage
         _place(stem, original.samples, sr, f, w)
         fitted.append(f)
         if progress:
             progress(i + 1, len(lines))
-    if convert_stage:
-        stages.append(convert_stage)
+    stages += list(convert_stages.values())
     peak = float(np.abs(stem).max(initial=0.0))
     ceiling = 10 ** (STEM_PEAK_DB / 20)
     if peak > ceiling:
@@ -203,7 +206,7 @@ def build_report(lines, windows, fitted, *, sample_rate: int, duration_s: float,
             "start": round(f.start_s, 4), "end": round(f.end_s, 4), "speed": round(f.speed, 4),
             "measured_start": f.measured_start_s,
             "status": f.status, "script_start": round(line.start_s, 4), "script_end": round(line.end_s, 4),
-            "window_source": w.source, "speech_found": w.found, "rate_wpm": round(f.rate_wpm, 1),
+            "window_source": w.source, "speech_found": w.found, "voice": f.voice, "rate_wpm": round(f.rate_wpm, 1),
             "syllables": f.syllables, "group_speeds": f.group_speeds,
             "words": f.words, "original_words": w.original_words,
             "pauses": [[round(a, 4), round(b, 4)] for a, b in w.pauses],

@@ -63,6 +63,7 @@ class FittedLine:
     reason: str | None = None
     suggest_syllables: int | None = None
     measured_start_s: float | None = None     # set by the engine: onset measured in the rendered stem
+    voice: str | None = None                  # set by the engine: the profile the line was converted to
 
 
 def syllable_count(syn) -> int:
