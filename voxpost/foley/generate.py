@@ -27,8 +27,11 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from voxpost.foley.model import LOUDNESS_LUFS, FoleyError, SoundModel, event_times
-from voxpost.foley.takes import CEILING_DBTP, Take, check_out_dir, limit, loudness_lufs, plain, write_take
 from voxpost.foley.prompt import Layer, Plan, load_models, parse
+from voxpost.foley.takes import CEILING_DBTP, Take, check_out_dir, limit, loudness_lufs, plain, write_take
+
+__all__ = ["CEILING_DBTP", "MAX_DURATION_S", "MAX_VARIATIONS", "Layer", "Plan", "Take", "check_cues", "generate",
+           "limit", "loudness_lufs", "plan_duration", "render_take"]
 
 #: Longest take (seconds); longer requests are capped with a warning.
 MAX_DURATION_S = 600.0
@@ -269,10 +272,6 @@ def generate(prompt: str, out_dir: str | os.PathLike, *, duration_s: float | Non
             p.unlink(missing_ok=True)
         raise
     return takes
-
-
-__all__ = ["CEILING_DBTP", "MAX_DURATION_S", "MAX_VARIATIONS", "Layer", "Plan", "Take", "check_cues", "generate",
-           "limit", "loudness_lufs", "plan_duration", "render_take"]
 
 
 def _choose_backend(prompt: str, backend: str, model_path: str | None):
