@@ -164,7 +164,7 @@ def pink_noise(n: int, rng: np.random.Generator, dbfs: float) -> np.ndarray:
 
 
 def natural_s(text: str) -> float:
-    from voxpost.voice.espeak import DEFAULT_RATE_WPM, synthesize
+    from voxpost.espeak import DEFAULT_RATE_WPM, synthesize
     from voxpost.voice.tts import _span
 
     syn = synthesize(text, language=LANG, rate_wpm=DEFAULT_RATE_WPM)

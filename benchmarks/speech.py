@@ -97,7 +97,7 @@ def alignment_rows(corpus: Path) -> tuple[list[dict], dict]:
 def _long_child(minutes: float) -> None:
     """Run in a fresh process: align a long synthetic reading; print JSON with time and peak memory."""
     from voxpost.speech.align import align, script_words
-    from voxpost.voice.espeak import synthesize
+    from voxpost.espeak import synthesize
 
     reps = max(1, int(round(minutes * 60 / 24.0)))
     text = LONG_TEXT * reps

@@ -11,7 +11,7 @@ import soxr
 
 from voxpost.errors import ParameterError
 from voxpost.speech.align import AlignError, align, align_file, script_words
-from voxpost.voice.espeak import synthesize
+from voxpost.espeak import synthesize
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from wordtimes import references  # noqa: E402

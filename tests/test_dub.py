@@ -310,7 +310,7 @@ def test_a_line_with_no_audible_speech_takes_the_moving_mouth_on_screen(corpus):
 
 
 def test_cli_dub_gives_each_speaker_their_own_profile(cli_scene):
-    from voxpost.voice.espeak import synthesize
+    from voxpost.espeak import synthesize
     from voxpost.voice.profile import enroll
     from voxpost.voice.vocoder import voice_stats
 

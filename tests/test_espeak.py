@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from voxpost.errors import ParameterError
-from voxpost.voice.espeak import check_language, languages, synthesize
+from voxpost.espeak import check_language, languages, synthesize
 
 
 def test_words_are_in_order_and_inside_the_audio():

@@ -273,7 +273,7 @@ def _subtitles(words: list, offset_s: float, vtt: bool = False) -> str:
 def cmd_align(args: argparse.Namespace) -> int:
     from voxpost.speech.align import align_file
     from voxpost.speech.formats import write_text_atomic
-    from voxpost.voice.espeak import check_language
+    from voxpost.espeak import check_language
 
     text = _read_script(args.text)
     check_language(args.language)
@@ -343,7 +343,7 @@ def cmd_diarize(args: argparse.Namespace) -> int:
 
 
 def cmd_languages(args: argparse.Namespace) -> int:
-    from voxpost.voice.espeak import languages
+    from voxpost.espeak import languages
 
     print("\n".join(languages()))
     return 0

@@ -82,7 +82,7 @@ def speech_demo(out_dir: Path) -> dict[str, Any]:
 
     from voxpost.speech.align import align_file, script_words
     from voxpost.speech.formats import segments_from_words, to_srt
-    from voxpost.voice.espeak import synthesize
+    from voxpost.espeak import synthesize
 
     lead_s = 0.8
     syn = synthesize(DEMO_SCRIPT, language="en-gb-x-rp", rate_wpm=150, pitch=35)

@@ -29,7 +29,7 @@ def voice_demo(out_dir: Path) -> dict[str, Any]:
     from voxpost.audio import Audio, load, save
     from voxpost.voice import watermark
     from voxpost.voice.backends import convert_audio
-    from voxpost.voice.espeak import synthesize
+    from voxpost.espeak import synthesize
     from voxpost.voice.profile import enroll
     from voxpost.voice.provenance import describe_inputs, write_synthetic
     from voxpost.voice.tts import speak

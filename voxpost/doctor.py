@@ -58,7 +58,7 @@ def _torch() -> str:
 
 
 def _espeak() -> str:
-    from voxpost.voice.espeak import languages, sample_rate
+    from voxpost.espeak import languages, sample_rate
 
     return f"espeak-ng (espeakng-loader), {len(languages())} languages, {sample_rate()} Hz"
 

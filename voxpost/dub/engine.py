@@ -114,7 +114,7 @@ def dub(original, lines: Sequence[Any], *, language: str, voice=None, backend: s
         How far from its rough timecode a line's speech is looked for, seconds.
     """
     from voxpost.audio import Audio
-    from voxpost.voice.espeak import check_language
+    from voxpost.espeak import check_language
 
     if not lines:
         raise DubError("the script has no lines to dub")
@@ -186,7 +186,7 @@ def _place(stem: np.ndarray, orig: np.ndarray, sr: int, f: FittedLine, w: Window
 def measured_onset(stem: np.ndarray, sample_rate: int, t0: float, t1: float, *, below_peak_db: float = 30.0) -> float:
     """Where speech starts in ``stem`` between ``t0`` and ``t1``: the first 5 ms frame within
     ``below_peak_db`` of the loudest frame there (seconds; ``t0`` if silent)."""
-    from voxpost.voice.words import frame_db
+    from voxpost.espeak.words import frame_db
 
     hop = max(1, int(0.005 * sample_rate))
     a = max(0, int(t0 * sample_rate))

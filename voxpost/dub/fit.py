@@ -3,7 +3,7 @@
 :func:`fit_line` says the line with the embedded TTS and places it on its :class:`Window`:
 
 1. **Natural pace.** The line is first synthesised at the voice's natural rate
-   (:data:`voxpost.voice.espeak.DEFAULT_RATE_WPM`). Its length against the window's speaking time
+   (:data:`voxpost.espeak.DEFAULT_RATE_WPM`). Its length against the window's speaking time
    gives the speed the line needs (``speed`` > 1: faster than natural).
 2. **Pauses.** When the original pauses inside the line, the translation's words are split into
    as many groups, at the word boundaries (punctuation preferred) that give every group the most
@@ -157,10 +157,10 @@ def fit_line(text: str, window: Window, *, language: str, min_speed: float = MIN
     >>> line.status, round(line.start_s, 2)                                         # doctest: +SKIP
     ('ok', 1.0)
     """
-    from voxpost.voice.espeak import DEFAULT_RATE_WPM, synthesize
+    from voxpost.espeak import DEFAULT_RATE_WPM, synthesize
     from voxpost.voice.stretch import time_warp
     from voxpost.voice.tts import _fit_rate, _span, check_text
-    from voxpost.voice.words import script_words, token_times
+    from voxpost.espeak.words import script_words, token_times
 
     flat = check_text(text, language)
     tokens = script_words(flat)

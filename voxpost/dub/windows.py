@@ -102,7 +102,7 @@ def _mono16(samples: np.ndarray, sample_rate: int) -> np.ndarray:
 def analyse(samples: np.ndarray, sample_rate: int, *, min_pause_s: float = 0.15) -> Speech:
     """VAD regions (refined to the energy envelope) and the envelope of a whole original."""
     from voxpost.speech.vad import regions_from_probabilities, speech_probabilities
-    from voxpost.voice.words import frame_db
+    from voxpost.espeak.words import frame_db
 
     mono = _mono16(samples, sample_rate)
     duration = np.asarray(samples).shape[-1] / sample_rate
@@ -252,8 +252,8 @@ def refine_with_text(window: Window, samples: np.ndarray, sample_rate: int, text
     first word and ends at the last, pauses are the gaps between words, and the original's
     bilabials become closure anchors. Falls back to ``window`` when alignment is not confident."""
     from voxpost.speech.align import align
-    from voxpost.voice.espeak import synthesize
-    from voxpost.voice.words import script_words, token_times
+    from voxpost.espeak import synthesize
+    from voxpost.espeak.words import script_words, token_times
 
     t0 = max(0.0, window.start_s - margin_s)
     t1 = min(np.asarray(samples).shape[-1] / sample_rate, window.end_s + margin_s)

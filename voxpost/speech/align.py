@@ -2,7 +2,7 @@
 
 The embedded method needs no model download and works in every language espeak-ng speaks:
 
-1. The script is spoken by the embedded TTS (:mod:`voxpost.voice.espeak`), which reports where
+1. The script is spoken by the embedded TTS (:mod:`voxpost.espeak`), which reports where
    each word starts, to the sample. The speaking rate is matched to the recording's.
 2. Synthesis and recording become log-mel features (40 bands, 25 ms windows, 10 ms hop,
    normalised per file over speech), trimmed to their speech (silero VAD on the recording).
@@ -30,7 +30,7 @@ from typing import Any, Callable
 import numpy as np
 
 from voxpost.errors import VoxpostError
-from voxpost.voice.words import Token, frame_db, script_words, token_times  # noqa: F401 (re-exported)
+from voxpost.espeak.words import Token, frame_db, script_words, token_times  # noqa: F401 (re-exported)
 
 #: Feature rate and shape.
 RATE = 16000
@@ -90,7 +90,7 @@ def _synth_word_times(text: str, tokens: list[Token], language: str, rate_wpm: f
     """Speak the script; return (16 kHz samples, [start, end] in seconds per token)."""
     import soxr
 
-    from voxpost.voice.espeak import synthesize
+    from voxpost.espeak import synthesize
 
     syn = synthesize(text, language=language, rate_wpm=rate_wpm)
     times = token_times(syn, tokens, language)
@@ -293,7 +293,7 @@ def align(samples: np.ndarray, sample_rate: int, text: str, *, language: str = "
     import soxr
 
     from voxpost.speech.vad import speech_probabilities, regions_from_probabilities
-    from voxpost.voice.espeak import DEFAULT_RATE_WPM, MAX_RATE_WPM, MIN_RATE_WPM, check_language
+    from voxpost.espeak import DEFAULT_RATE_WPM, MAX_RATE_WPM, MIN_RATE_WPM, check_language
 
     tokens = script_words(text)
     if not tokens:

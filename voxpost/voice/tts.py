@@ -68,7 +68,7 @@ def check_text(text: str, language: str) -> str:
     """Return ``text`` with whitespace normalised, or raise :class:`SpeakError` naming the first
     character the voice cannot say (control, private-use, unassigned, emoji and other pictographs,
     or letters of a script the language's voice only names: "Chinese letter")."""
-    from voxpost.voice.words import script_words
+    from voxpost.espeak.words import script_words
 
     flat = " ".join(text.split())
     if not script_words(flat):
@@ -94,7 +94,7 @@ def check_text(text: str, language: str) -> str:
 
 def _names_script(ch: str, language: str) -> bool:
     """Whether espeak, in ``language``, says a script's name ("Japanese letter") for ``ch``."""
-    from voxpost.voice.espeak import synthesize
+    from voxpost.espeak import synthesize
 
     syn = synthesize(ch, language=language)
     phonemes = [p for p, _, _ in syn.phonemes if not p.startswith("_")]
@@ -112,7 +112,7 @@ def _span(syn) -> tuple[int, int]:
 
 
 def _synth(text: str, language: str, rate_wpm: float, pitch: int):
-    from voxpost.voice.espeak import synthesize
+    from voxpost.espeak import synthesize
 
     syn = synthesize(text, language=language, rate_wpm=rate_wpm, pitch=pitch)
     s, e = _span(syn)
@@ -121,7 +121,7 @@ def _synth(text: str, language: str, rate_wpm: float, pitch: int):
 
 def _fit_rate(text: str, language: str, duration_s: float, pitch: int, edge: int):
     """Synthesise at the speaking rate whose trimmed duration is closest to ``duration_s``."""
-    from voxpost.voice.espeak import DEFAULT_RATE_WPM, MAX_RATE_WPM, MIN_RATE_WPM
+    from voxpost.espeak import DEFAULT_RATE_WPM, MAX_RATE_WPM, MIN_RATE_WPM
 
     def trimmed(r):
         syn, s, e = _synth(text, language, r, pitch)
@@ -181,9 +181,9 @@ def speak(text: str, *, language: str = "en", rate_wpm: float | None = None,
         fit even at espeak's fastest or slowest rate with a 2x stretch.
     """
     from voxpost.audio import Audio, resample
-    from voxpost.voice.espeak import DEFAULT_RATE_WPM, check_language, sample_rate as tts_rate
+    from voxpost.espeak import DEFAULT_RATE_WPM, check_language, sample_rate as tts_rate
     from voxpost.voice.stretch import time_stretch
-    from voxpost.voice.words import script_words, token_times
+    from voxpost.espeak.words import script_words, token_times
 
     if rate_wpm is not None and duration_s is not None:
         raise SpeakError("give a speaking rate or a duration, not both")

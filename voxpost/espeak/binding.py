@@ -20,7 +20,7 @@ What espeak reports, and what this module makes of it:
 
 Examples
 --------
->>> from voxpost.voice.espeak import synthesize
+>>> from voxpost.espeak import synthesize
 >>> s = synthesize("Hello there.", language="en")   # doctest: +SKIP
 >>> s.sample_rate, [(w.text, w.start, w.end) for w in s.words]  # doctest: +SKIP
 (22050, [('Hello', 1069, 7431), ('there', 7431, 14021)])

@@ -55,7 +55,7 @@ def frame_db(x: np.ndarray, hop: int) -> np.ndarray:
 @lru_cache(maxsize=4096)
 def phoneme_count(word: str, language: str) -> int:
     """Phonemes espeak-ng speaks for ``word`` alone (at least 1)."""
-    from voxpost.voice.espeak import synthesize
+    from voxpost.espeak import synthesize
 
     syn = synthesize(word, language=language)
     return max(1, sum(1 for name, _, _ in syn.phonemes if not name.startswith("_")))
@@ -64,7 +64,7 @@ def phoneme_count(word: str, language: str) -> int:
 def token_times(syn, tokens: list[Token], language: str) -> np.ndarray:
     """``[len(tokens), 2]`` start and end, seconds, of each token in the synthesis ``syn``.
 
-    ``syn`` is a :class:`voxpost.voice.espeak.Synthesis` of the text the tokens index.
+    ``syn`` is a :class:`voxpost.espeak.Synthesis` of the text the tokens index.
     """
     sr = syn.sample_rate
     ph_s = np.array([p[1] for p in syn.phonemes], np.int64)
