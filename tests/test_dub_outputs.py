@@ -115,7 +115,7 @@ def test_rythmo_no_lines(tmp_path) -> None:
 
 
 def test_rythmo_closes_figure_on_failure(tmp_path) -> None:
-    with pytest.raises(OSError):
+    with pytest.raises(VoxpostError, match="does not exist"):
         rythmo_png(_report([_line(1, "Salut", 1.0)], 5.0), tmp_path / "missing" / "band.png")
     assert plt.get_fignums() == []
 

@@ -9,7 +9,7 @@ from conftest import run_cli
 from test_foley_prompt import fakes  # noqa: F401  (fixture)
 
 from voxpost.cli import main
-from voxpost.cli_foley import parse_time, read_cues
+from voxpost.foley.jobs import parse_time, read_cues
 from voxpost.errors import VoxpostError
 from voxpost.foley.prompt import load_models
 

@@ -10,7 +10,7 @@ import pytest
 
 from voxpost.errors import VoxpostError
 from voxpost.speech.formats import (assign_speakers, join_words, read_rttm, segments_from_words,
-                                    timecode_info, to_rttm, to_srt, to_vtt, write_text_atomic)
+                                    timecode_info, to_rttm, to_srt, to_vtt)
 
 
 def _w(word, start, end, speaker=None, **extra):
@@ -120,46 +120,6 @@ def test_timecode_info():
         "offset_s": 36000.04, "timecode": "10:00:00:01"}
     assert timecode_info(36000.04, 25)["timecode"] == "10:00:00:01"   # float, frame boundary
     assert timecode_info(0.0, 29.97)["timecode"] == "00:00:00:00"
-
-
-def test_write_text_atomic_refuses_existing_and_inputs(tmp_path):
-    out = tmp_path / "a.srt"
-    assert write_text_atomic(out, "one\n") == out and out.read_text() == "one\n"
-    with pytest.raises(VoxpostError, match="exists; use --force"):
-        write_text_atomic(out, "two\n")
-    assert out.read_text() == "one\n"
-    write_text_atomic(out, "two\n", overwrite=True)
-    assert out.read_text() == "two\n"
-    src = tmp_path / "in.wav"
-    src.write_bytes(b"RIFF")
-    with pytest.raises(VoxpostError, match="refusing to overwrite an input"):
-        write_text_atomic(src, "x", overwrite=True, protect=[src])
-    assert src.read_bytes() == b"RIFF"
-    with pytest.raises(VoxpostError, match="does not exist"):
-        write_text_atomic(tmp_path / "no" / "b.srt", "x")
-    # permissions follow the umask, not the 0600 of a temporary file
-    mode = out.stat().st_mode & 0o777
-    umask = os.umask(0)
-    os.umask(umask)
-    assert mode == 0o666 & ~umask
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.srt", "in.wav"]   # no temporaries
-
-
-def test_write_text_atomic_leaves_nothing_on_failure(tmp_path):
-    out = tmp_path / "b.vtt"
-    out.write_text("old")
-    with pytest.raises(VoxpostError, match="not valid Unicode"):
-        write_text_atomic(out, "bad \udc80 text", overwrite=True)
-    assert out.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["b.vtt"]
-    if os.geteuid() != 0:
-        ro = tmp_path / "ro"
-        ro.mkdir()
-        ro.chmod(0o500)
-        try:
-            with pytest.raises(VoxpostError, match="not writable"):
-                write_text_atomic(ro / "c.srt", "x")
-        finally:
-            ro.chmod(0o700)
 
 
 def test_assign_speakers_overlapping_turns():

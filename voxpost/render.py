@@ -99,14 +99,6 @@ def render_file(src: str | os.PathLike, dst: str | os.PathLike, chain: Chain, *,
     }
 
 
-def measure_file(path: str | os.PathLike, *, block_frames: int = BLOCK_FRAMES, **kwargs: Any) -> dict[str, float]:
-    """:func:`voxpost.clean.meter.measure_loudness` of a file, streamed (flat memory)."""
-    from voxpost.clean.meter import measure_stream
-
-    with AudioReader(path) as reader:
-        return measure_stream(reader.blocks(block_frames), reader.sample_rate, reader.channels, **kwargs)
-
-
 def make_live(chain: Chain) -> Chain:
     """Switch ``chain`` to live operation: stages that need the whole programme (integrated
     loudness) take their live mode (short-term loudness); a stage without one is an error."""

@@ -312,11 +312,11 @@ def save_checkpoint(net: DenoiseNet, path: str | os.PathLike[str], **extra: Any)
             "band_edges_hz": list(BAND_EDGES_HZ), "group": net.group,
             "state_dict": {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}}
     ckpt.update(extra)
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(ckpt, tmp)
-    os.replace(tmp, path)
-    return path
+    from voxpost.outputs import atomic_path
+
+    with atomic_path(path, overwrite=True) as tmp:
+        torch.save(ckpt, tmp)
+    return Path(path)
 
 
 def net_from_checkpoint(ckpt: dict[str, Any]) -> DenoiseNet:

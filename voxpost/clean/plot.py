@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from voxpost.outputs import atomic_path
+
 #: Longest excerpt drawn, so that a 90-minute reel makes a readable picture in bounded memory.
 MAX_PLOT_S = 60.0
 
@@ -32,11 +34,9 @@ def before_after_png(before: np.ndarray, after: np.ndarray, sample_rate: int, pa
     axes[-1].set_xlabel("seconds")
     fig.colorbar(image, ax=axes, label="dB/Hz")
     path = Path(path)
-    tmp = path.with_name(f".{path.stem}.voxpost-{os.getpid()}.part.png")
     try:
-        fig.savefig(tmp, dpi=100)
-        os.replace(tmp, path)
+        with atomic_path(path, overwrite=True) as tmp:
+            fig.savefig(tmp, dpi=100, format="png")
     finally:
         plt.close(fig)
-        tmp.unlink(missing_ok=True)
     return path

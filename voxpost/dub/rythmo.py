@@ -16,7 +16,6 @@ drawn in red with the syllable suggestion (``-3 syl``) at their start.
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 _FIG_W, _LEFT, _RIGHT = 16.0, 0.085, 0.99  # inches, axes margins as figure fractions
@@ -121,12 +120,10 @@ def _page_path(path: Path, page: int) -> Path:
 
 
 def _save(fig, path: Path) -> Path:
-    tmp = path.with_name(f".{path.stem}.voxpost-{os.getpid()}.part.png")
-    try:
+    from voxpost.outputs import atomic_path
+
+    with atomic_path(path, overwrite=True) as tmp:
         fig.savefig(tmp, dpi=100, format="png")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 

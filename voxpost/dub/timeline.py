@@ -12,10 +12,10 @@ Tracks (all audio, times in samples at the report's sample rate so that every ed
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from voxpost.errors import VoxpostError
+from voxpost.outputs import write_text
 
 #: Line metadata copied under ``clip.metadata["voxpost"]`` when present in the report.
 _LINE_KEYS = ("index", "text", "speaker", "speed", "status", "window_start", "window_end", "start", "end",
@@ -158,12 +158,4 @@ def write_otio(report: dict, path, *, overwrite: bool = False) -> Path:
     if path.exists() and not overwrite:
         raise VoxpostError(f"{path} already exists; pass overwrite=True to replace it")
     text = otio.adapters.write_to_string(to_otio(report), "otio_json")
-    tmp = path.with_name(f".{path.stem}.voxpost-{os.getpid()}.part.otio")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as e:
-        raise VoxpostError(f"cannot write timeline {path}: {e.strerror or e}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return write_text(path, text, overwrite=True)

@@ -101,7 +101,7 @@ def write_take(mix: np.ndarray, path: Path, *, prompt: str, take: int, seed: int
     from voxpost import __version__, bwf
     from voxpost.audio import Audio, save
     from voxpost.foley import ucs
-    from voxpost.speech.formats import write_text_atomic
+    from voxpost.outputs import write_text
 
     mix, m = limit(mix, sample_rate)
     now = _dt.datetime.now()
@@ -121,7 +121,7 @@ def write_take(mix: np.ndarray, path: Path, *, prompt: str, take: int, seed: int
                         peak if math.isfinite(peak) else None, "ceiling_dbtp": CEILING_DBTP},
            "layers": layers, "warnings": warnings}
     try:
-        write_text_atomic(sidecar, json.dumps(plain(doc), indent=2, ensure_ascii=False) + "\n", overwrite=overwrite)
+        write_text(sidecar, json.dumps(plain(doc), indent=2, ensure_ascii=False) + "\n", overwrite=overwrite)
     except BaseException:
         path.unlink(missing_ok=True)
         raise

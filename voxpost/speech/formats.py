@@ -25,14 +25,13 @@ from __future__ import annotations
 
 import math
 import os
-import secrets
 from collections.abc import Iterable, Sequence
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from voxpost.errors import VoxpostError
-from voxpost.stream import check_output_path, format_timecode
+from voxpost.stream import format_timecode
 
 #: Characters that end a sentence (and so a subtitle cue).
 SENTENCE_END = (".", "?", "!", "…", "。", "？", "！", "؟", "।")
@@ -300,41 +299,5 @@ def assign_speakers(words: Iterable[dict[str, Any]],
     return out
 
 
-def write_text_atomic(path: str | os.PathLike[str], text: str, *, overwrite: bool = False,
-                      protect: Iterable[str | os.PathLike[str]] = ()) -> Path:
-    """Write `text` (UTF-8) to `path` through a temporary file beside it and an atomic rename.
-
-    The destination is checked first (:func:`voxpost.stream.check_output_path`): an existing
-    file is replaced only with ``overwrite=True`` and a path in `protect` (the inputs) never.
-    On any failure nothing is left behind and the old file, if any, is untouched.
-
-    Raises
-    ------
-    VoxpostError
-        One line naming the path and the reason.
-    """
-    target = Path(path)
-    check_output_path(target, overwrite=overwrite, protect=protect)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException as exc:
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
-        if isinstance(exc, OSError):
-            raise VoxpostError(f"{target}: cannot write ({exc.strerror or exc})") from None
-        if isinstance(exc, UnicodeError):
-            raise VoxpostError(f"{target}: cannot write: the text is not valid Unicode ({exc.reason})") from None
-        raise
-    return target
-
-
 __all__ = ["SENTENCE_END", "assign_speakers", "join_words", "read_rttm", "segments_from_words",
-           "timecode_info", "to_rttm", "to_srt", "to_vtt", "write_text_atomic"]
+           "timecode_info", "to_rttm", "to_srt", "to_vtt"]

@@ -30,7 +30,6 @@ import hashlib
 import io
 import json
 import os
-import secrets
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,22 +103,10 @@ class VoiceProfile:
     def save(self, path: str | os.PathLike[str], *, overwrite: bool = False,
              protect: tuple[str | os.PathLike[str], ...] = ()) -> Path:
         """Write the profile atomically (temporary file beside it, then rename)."""
-        from voxpost.stream import check_output_path
+        from voxpost.outputs import check_output, write_bytes
 
-        target = Path(path)
-        check_output_path(target, overwrite=overwrite, protect=protect)
-        data = self.to_bytes()
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-        try:
-            with open(tmp, "xb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, target)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise ProfileError(f"{target}: cannot write ({exc.strerror or exc})") from None
-        return target
+        check_output(path, overwrite=overwrite, protect=protect)
+        return write_bytes(path, self.to_bytes(), overwrite=overwrite, protect=protect)
 
 
 def load_profile(path: str | os.PathLike[str]) -> VoiceProfile:

@@ -130,11 +130,16 @@ def read(path: str | os.PathLike[str]) -> dict[str, Any] | None:
 
 
 def check_outputs(path: str | os.PathLike[str], *, overwrite: bool, protect=()) -> None:
-    """Raise before any work if the audio or its sidecar may not be written."""
-    from voxpost.stream import check_output_path
+    """Raise before any work if the audio (a format voxpost writes) or its sidecar may not be written."""
+    from voxpost.outputs import check_output
+    from voxpost.stream import WRITE_FORMATS
 
-    check_output_path(Path(path), overwrite=overwrite, protect=protect)
-    check_output_path(sidecar_path(path), overwrite=overwrite, protect=protect)
+    ext = Path(path).suffix.lower()
+    if ext not in WRITE_FORMATS:
+        raise VoxpostError(f"{path}: cannot write '{ext or 'no extension'}' files; use one of "
+                           f"{', '.join(sorted(WRITE_FORMATS))}")
+    check_output(path, overwrite=overwrite, protect=protect)
+    check_output(sidecar_path(path), overwrite=overwrite, protect=protect)
 
 
 def write_synthetic(audio, path: str | os.PathLike[str], stages: list[dict[str, Any]], *,
@@ -174,9 +179,9 @@ def write_synthetic(audio, path: str | os.PathLike[str], stages: list[dict[str, 
     save(result, out, subtype=subtype, overwrite=overwrite)
     side = dict(prov, output={"file": out.name, "sha256": file_sha256(out)})
     try:
-        from voxpost.speech.formats import write_text_atomic
+        from voxpost.outputs import write_text
 
-        write_text_atomic(sidecar_path(out), json.dumps(side, indent=2) + "\n", overwrite=overwrite,
+        write_text(sidecar_path(out), json.dumps(side, indent=2) + "\n", overwrite=overwrite,
                           protect=protect)
     except BaseException:
         out.unlink(missing_ok=True)

@@ -1,6 +1,6 @@
 """The foley part of ``voxpost demo``: a street layer for the scene and knocks on cue, from prompts.
 
-Two prompts go through the real ``voxpost foley`` command: an ambience for the harbour scene (a
+Two prompts go through the foley job the ``voxpost foley`` command calls: an ambience for the harbour scene (a
 horse and cart on cobblestones in the distance, light rain, layered) and three knocks on a door
 placed on picture cues. Measured: where each knock starts in the written file against its cue,
 that the takes differ, their loudness and true peak, and the time it took.
@@ -36,16 +36,13 @@ def foley_demo(out_dir: Path) -> dict[str, Any]:
     """Run the foley demo into ``out_dir / "foley"``; return its measurements."""
     import soundfile as sf
 
-    from voxpost.cli import main
+    from voxpost.foley.jobs import foley_job
 
     folder = out_dir / "foley"
     t0 = time.perf_counter()
-    rc = main(["foley", AMBIENCE, "-o", str(folder), "--variations", "2", "--duration", "8", "--force", "--quiet"])
-    rc = rc or main(["foley", KNOCKS, "-o", str(folder), "--variations", "1", "--at", ",".join(map(str, CUES_S)),
-                     "--force", "--quiet"])
+    foley_job(AMBIENCE, output=folder, variations=2, duration_s=8, force=True)
+    foley_job(KNOCKS, output=folder, variations=1, cues_s=list(CUES_S), force=True)
     wall = time.perf_counter() - t0
-    if rc != 0:
-        raise RuntimeError(f"the demo foley failed (exit {rc})")
     takes = sorted(folder.glob("*.wav"))
     docs = [json.loads(p.with_suffix(".json").read_text()) for p in takes]
     amb = [p for p, d in zip(takes, docs) if d["prompt"] == AMBIENCE]

@@ -8,7 +8,6 @@ voice is used.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -27,48 +26,43 @@ CONSENT = ("Consent record for the voxpost demo profile 'demo-actor'.\n"
 def voice_demo(out_dir: Path) -> dict[str, Any]:
     """Run the voice demo into ``out_dir``; return its measurements."""
     from voxpost.audio import Audio, load, save
-    from voxpost.voice import watermark
-    from voxpost.voice.backends import convert_audio
     from voxpost.espeak import synthesize
-    from voxpost.voice.profile import enroll
-    from voxpost.voice.provenance import describe_inputs, write_synthetic
-    from voxpost.voice.tts import speak
+    from voxpost.outputs import write_text
+    from voxpost.voice import watermark
+    from voxpost.voice.jobs import convert_job, enroll_job, speak_job
+    from voxpost.voice.profile import load_profile
     from voxpost.voice.vocoder import voice_stats
 
     # 1. The actor's reference recording and consent record, then the profile.
     ref = out_dir / "actor-reference.wav"
     syn = synthesize(ACTOR_PASSAGE, language="en-gb-x-rp", rate_wpm=150, pitch=35)
     save(Audio(0.7 * syn.samples, syn.sample_rate, metadata={"subtype": "PCM_24"}), ref, overwrite=True)
-    consent = out_dir / "actor-consent.txt"
-    consent.write_text(CONSENT)
-    profile = enroll([ref], name="demo-actor", consent=consent)
-    prof_path = profile.save(out_dir / "demo-actor.voice", overwrite=True)
+    consent = write_text(out_dir / "actor-consent.txt", CONSENT, overwrite=True)
+    prof_path = out_dir / "demo-actor.voice"
+    enroll_job([ref], name="demo-actor", consent=consent, output=prof_path, force=True)
+    profile = load_profile(prof_path)
 
     # 2. A line in the default voice at an exact duration, with word timings.
     spoken_path = out_dir / "spoken.wav"
-    line = speak(LINE, language="en-us", duration_s=LINE_DURATION_S)
-    write_synthetic(line.audio, spoken_path, line.stages, overwrite=True)
-    (out_dir / "spoken.words.json").write_text(json.dumps(line.timings(), indent=2) + "\n")
+    line = speak_job(LINE, output=spoken_path, language="en-us", duration_s=LINE_DURATION_S,
+                     timings=out_dir / "spoken.words.json", force=True)
 
     # 3. That line converted into the profile's voice.
     converted_path = out_dir / "converted.wav"
-    spoken = load(spoken_path)
-    converted, stage = convert_audio(spoken, profile, backend="embedded")
-    write_synthetic(converted, converted_path, [stage], inputs=describe_inputs([spoken_path]),
-                    profile_id=profile.id, overwrite=True)
+    convert_job(spoken_path, voice=prof_path, output=converted_path, backend="embedded", force=True)
 
-    out = load(converted_path)
+    spoken, out = load(spoken_path), load(converted_path)
     f0_in = voice_stats(spoken.samples.mean(axis=0), spoken.sample_rate)["f0"]["median_hz"]
     f0_out = voice_stats(out.samples.mean(axis=0), out.sample_rate)["f0"]["median_hz"]
     target = profile.stats["f0"]["median_hz"]
-    det = [watermark.detect(load(p).samples, load(p).sample_rate) for p in (spoken_path, converted_path)]
+    det = [watermark.detect(a.samples, a.sample_rate) for a in (spoken, out)]
     plain = watermark.detect(syn.samples, syn.sample_rate)
     return {
         "profile": str(prof_path), "profile_id": profile.id[:12],
         "reference_speech_s": round(profile.stats["speech_s"], 1),
         "spoken_duration_s": round(spoken.duration_s, 4), "target_duration_s": LINE_DURATION_S,
         "duration_error_pct": round(abs(spoken.duration_s - LINE_DURATION_S) / LINE_DURATION_S * 100, 3),
-        "rate_wpm": round(line.rate_wpm, 1), "stretch_ratio": round(line.stretch_ratio, 4),
+        "rate_wpm": round(line["rate_wpm"], 1), "stretch_ratio": round(line["stretch_ratio"], 4),
         "f0_line_hz": round(f0_in, 1), "f0_converted_hz": round(f0_out, 1), "f0_profile_hz": round(target, 1),
         "f0_error_pct": round(abs(f0_out - target) / target * 100, 1),
         "frames_kept": out.frames == spoken.frames,

@@ -3,19 +3,18 @@
 The original is the speech demo's line (two sentences, a pause between them). The adaptor's
 script has deliberately rough timecodes (150 ms early, 120 ms late); the original script is given
 for word alignment. The lines are spoken in the demo's consented profile and laid over an M&E of
-street noise, through the real ``voxpost dub`` command. Measured: where the dubbed speech starts
+street noise, through the dub job the ``voxpost dub`` command calls. Measured: where the dubbed speech starts
 against where the original's sentences really start (the speaking voice's own word events).
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-#: (French line, original English line): the two sentences of :data:`voxpost.demo.DEMO_SCRIPT`.
+#: (French line, original English line): the two sentences of :data:`voxpost.demo.speech.DEMO_SCRIPT`.
 DUB_LINES = [("Où étais-tu, la nuit de la tempête ?", "Where were you on the night of the storm?"),
              ("Au port, à réparer les filets, comme tous les soirs avant celui-là.",
               "At the harbour, mending the nets, like every night before it.")]
@@ -34,30 +33,26 @@ def dub_demo(out_dir: Path, *, original: Path, sentence_spans_s: list[tuple[floa
     """Dub ``original`` (whose sentences really span ``sentence_spans_s``) into French."""
     from voxpost import noisegen
     from voxpost.audio import Audio, info, load, save
-    from voxpost.cli import main
+    from voxpost.dub.jobs import dub_job
     from voxpost.dub.engine import measured_onset
+    from voxpost.outputs import write_text
     from voxpost.voice import watermark
 
     meta = info(original)
     rate, frames = meta["sample_rate"], meta["frames"]
     fr = [(max(0.0, a + da), b + db, text) for (a, b), (da, db), (text, _) in zip(sentence_spans_s, ROUGH_S, DUB_LINES)]
     en = [(a, b, orig) for (a, b), (_, orig) in zip(sentence_spans_s, DUB_LINES)]
-    (out_dir / "dub.fr.srt").write_text(_srt(fr), encoding="utf-8")
-    (out_dir / "dub.en.srt").write_text(_srt(en), encoding="utf-8")
+    fr_srt = write_text(out_dir / "dub.fr.srt", _srt(fr), overwrite=True)
+    en_srt = write_text(out_dir / "dub.en.srt", _srt(en), overwrite=True)
     rng = np.random.default_rng(7)
     street = noisegen.traffic(frames / rate, rate, rng)[:frames]
     me = np.stack([street, np.roll(street, rate // 50)]) * np.float32(0.02)
     save(Audio(me.astype(np.float32), rate, metadata={"subtype": "PCM_24"}), out_dir / "dub.me.wav", overwrite=True)
     outputs = {"stem": out_dir / "dub.fr.wav", "mix": out_dir / "dub.fr.mix.wav", "report": out_dir / "dub.timing.json",
                "rythmo": out_dir / "dub.rythmo.png", "otio": out_dir / "dub.otio"}
-    rc = main(["dub", str(original), "--script", str(out_dir / "dub.fr.srt"), "--language", "fr",
-               "--original-script", str(out_dir / "dub.en.srt"), "--voice", str(profile),
-               "--me", str(out_dir / "dub.me.wav"), "--mix", str(outputs["mix"]), "-o", str(outputs["stem"]),
-               "--report", str(outputs["report"]), "--rythmo", str(outputs["rythmo"]), "--otio", str(outputs["otio"]),
-               "--force", "--quiet"])
-    if rc != 0:
-        raise RuntimeError(f"the demo dub failed (exit {rc})")
-    report = json.loads(outputs["report"].read_text())
+    report = dub_job(original, script=fr_srt, language="fr", original_script=en_srt, voices={None: profile},
+                     me=out_dir / "dub.me.wav", mix=outputs["mix"], output=outputs["stem"], report=outputs["report"],
+                     rythmo=outputs["rythmo"], otio=outputs["otio"], force=True)
     stem = load(outputs["stem"])
     errors, prev_end = [], 0.0
     for (a, _), e in zip(sentence_spans_s, report["lines"]):

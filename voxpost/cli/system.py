@@ -1,0 +1,80 @@
+"""``voxpost presets``, ``models list|path``, ``doctor`` and ``demo``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from voxpost.cli.common import Parser, print_json
+
+
+def add_parsers(sub, common) -> None:
+    s = sub.add_parser("presets", parents=[common], help="list the presets with a one-line description")
+    s.set_defaults(run=cmd_presets)
+
+    s = sub.add_parser("models", parents=[common], help="the model checkpoint registry")
+    msub = s.add_subparsers(dest="models_command", metavar="ACTION", parser_class=Parser, required=True)
+    m = msub.add_parser("list", parents=[common], help="every checkpoint the engine can use, and whether it is installed")
+    m.add_argument("--json", action="store_true")
+    m.set_defaults(run=cmd_models_list)
+    m = msub.add_parser("path", parents=[common], help="print the verified path of an installed checkpoint")
+    m.add_argument("name")
+    m.set_defaults(run=cmd_models_path)
+
+    s = sub.add_parser("doctor", parents=[common], help="list each backend and model, whether it is available, and how to provide it")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(run=cmd_doctor)
+
+    s = sub.add_parser("demo", parents=[common], help="build an example scene (or take --input) and run every capability on it")
+    s.add_argument("--input", metavar="FILE", help="use this recording instead of the built-in scene")
+    s.add_argument("--out", default="demo-out", metavar="DIR", help="where results and the report go (default: demo-out)")
+    s.set_defaults(run=cmd_demo)
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    from voxpost.presets import list_presets
+
+    for p in list_presets():
+        print(f"{p.name:<20} {p.description}")
+    return 0
+
+
+def cmd_models_list(args: argparse.Namespace) -> int:
+    from voxpost.models import Registry
+
+    rows = Registry.load().status()
+    if args.json:
+        print_json(rows)
+        return 0
+    for r in rows:
+        state = "installed" if r["installed"] else "missing"
+        print(f"{r['name']:<32} {r['capability']:<12} {state:<10} {r['size_mb']:>8} MB  {r['licence']}")
+    return 0
+
+
+def cmd_models_path(args: argparse.Namespace) -> int:
+    from voxpost.models import Registry
+
+    print(Registry.load().path(args.name))
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from voxpost.doctor import checks
+
+    rows = checks()
+    if args.json:
+        print_json(rows)
+        return 0
+    for r in rows:
+        mark = "ok " if r["available"] else "-- "
+        print(f"{mark} {r['name']:<34} {r['detail']}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from voxpost.demo import run_demo
+
+    report = run_demo(out_dir=Path(args.out), input_path=args.input, quiet=args.quiet)
+    print(report["summary"])
+    return 0
