@@ -72,6 +72,7 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
+from _timing import best_of_s  # noqa: E402
 
 SR = 48000
 ESC_SR = 44100
@@ -225,15 +226,6 @@ def lowest_strong_peak_hz(x: np.ndarray, sr: int, rel_db: float = 30.0) -> float
 
 
 # -- sections ----------------------------------------------------------------------------------------
-def time_best(fn, reps: int) -> float:
-    best = np.inf
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
 def bench_rtf(models, quick: bool, seed: int) -> list[dict]:
     from voxpost.foley import generate as gen
     from voxpost.foley.prompt import parse
@@ -244,7 +236,7 @@ def bench_rtf(models, quick: bool, seed: int) -> list[dict]:
     for name, m in models.items():
         params = m.defaults()
         m.render(dict(params), 1.0, SR, np.random.default_rng(seed), None)  # warm-up
-        t_r = time_best(lambda: m.render(dict(params), dur, SR, np.random.default_rng(seed), None), reps)
+        t_r = best_of_s(lambda: m.render(dict(params), dur, SR, np.random.default_rng(seed), None), reps)
         plan = parse(m.examples[0])
 
         def full():
@@ -252,7 +244,7 @@ def bench_rtf(models, quick: bool, seed: int) -> list[dict]:
             gen.limit(mix, SR)
 
         full()
-        t_f = time_best(full, reps)
+        t_f = best_of_s(full, reps)
         lay = plan.layers[0]
         rows.append({"model": name, "render": t_r / dur, "full": t_f / dur, "prompt": m.examples[0],
                      "where": f"{lay.distance_m:g} m, {lay.space}" + (f" (+{len(plan.layers) - 1} layers)"
@@ -269,7 +261,7 @@ def bench_place_rtf(quick: bool, seed: int) -> list[dict]:
     rows = []
     for name in SPACES:
         place(x[:SR], SR, distance_m=5.0, space=name)  # compile, calibrate
-        rows.append({"space": name, "rtf": time_best(lambda: place(x, SR, distance_m=5.0, space=name), reps) / dur})
+        rows.append({"space": name, "rtf": best_of_s(lambda: place(x, SR, distance_m=5.0, space=name), reps) / dur})
     return rows
 
 
