@@ -253,9 +253,13 @@ class LoudnessAccumulator:
     ``round(0.1 * fs)`` samples long; pyloudnorm truncates its 400 ms bounds, so the two can
     differ by a few thousandths of a LU there.
 
-    >>> acc = LoudnessAccumulator(48000, 2)                 # doctest: +SKIP
-    >>> for block in reader.blocks(65536): acc.add(block)   # doctest: +SKIP
-    >>> acc.result()["integrated_lufs"]                     # doctest: +SKIP
+    >>> import numpy as np
+    >>> tone = 0.1 * np.sin(2 * np.pi * 1000 * np.arange(5 * 48000) / 48000)   # 1 kHz, peak -20 dBFS
+    >>> acc = LoudnessAccumulator(48000, 2)
+    >>> for i in range(0, tone.size, 65536):
+    ...     acc.add(np.stack([tone[i:i + 65536]] * 2).astype(np.float32))
+    >>> round(acc.result()["integrated_lufs"], 1)   # BS.1770: that sine on both channels reads its peak level
+    -20.0
     """
 
     SUB_S = 0.1

@@ -13,7 +13,7 @@ knocks", "a dozen shots") to event models; distances ("distant", "5 metres away"
 
 Examples
 --------
->>> plan = parse("three knocks on a wooden door")      # doctest: +SKIP
+>>> plan = parse("three knocks on a wooden door")
 >>> plan.layers[0].model, plan.layers[0].count
 ('door_knock', 3)
 """

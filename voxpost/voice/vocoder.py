@@ -520,9 +520,13 @@ def voice_stats(samples: np.ndarray, sample_rate: int) -> dict:
 
     Examples
     --------
-    >>> stats = voice_stats(speech, 22050)          # doctest: +SKIP
-    >>> stats["f0"]["median_hz"]                    # doctest: +SKIP
-    212.4
+    >>> from voxpost.voice.espeak import synthesize
+    >>> speech = synthesize("Nobody saw me, and I told nobody.", language="en")
+    >>> stats = voice_stats(speech.samples, speech.sample_rate)
+    >>> sorted(stats)
+    ['envelope', 'f0', 'formants', 'speech_s', 'version']
+    >>> 80.0 < stats["f0"]["median_hz"] < 160.0      # espeak's default male voice
+    True
     """
     x = np.asarray(samples, np.float32)
     if x.ndim == 2:
