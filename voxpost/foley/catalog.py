@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-import importlib
-
+from voxpost.foley import impacts, steps, textures, weather  # noqa: F401 - importing them registers their models
 from voxpost.foley.model import REGISTRY, SoundModel
-
-#: Modules that define and register sound models.
-MODULES = ("voxpost.foley.steps", "voxpost.foley.impacts", "voxpost.foley.weather", "voxpost.foley.textures")
-
-for _name in MODULES:
-    importlib.import_module(_name)
 
 
 def models() -> dict[str, SoundModel]:

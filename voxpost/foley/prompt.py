@@ -21,14 +21,15 @@ Examples
 from __future__ import annotations
 
 import difflib
-import importlib
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from voxpost.foley.lexicon import (ADJECTIVES, AXIS_PARAMS, COUNT_PHRASES, DISTANCE_RE, DISTANCES, DURATION_RE, GAINS,
-                                   NUMBERS, SPACE_ALIASES, SPACES, SPLIT_RE, STOP, SYNONYMS, TIMES_RE)
-from voxpost.foley.model import REGISTRY, FoleyError, SoundModel
+                                   NUMBERS, SPLIT_RE, STOP, SYNONYMS, TIMES_RE)
+from voxpost.foley import catalog
+from voxpost.foley.model import FoleyError, SoundModel
+from voxpost.foley.space import SPACE_ALIASES, SPACES
 
 
 
@@ -55,30 +56,13 @@ class Plan:
 
 
 def load_models() -> dict[str, SoundModel]:
-    """Import the catalogue (registering every model) and return the registry."""
-    try:
-        importlib.import_module("voxpost.foley.catalog")
-    except ModuleNotFoundError as exc:   # a model module not written yet: take the others
-        if not (exc.name or "").startswith("voxpost.foley."):
-            raise
-        for name in ("steps", "impacts", "weather", "textures"):
-            try:
-                importlib.import_module(f"voxpost.foley.{name}")
-            except ModuleNotFoundError:
-                pass
-    return dict(REGISTRY)
+    """Every registered sound model, by name (:mod:`voxpost.foley.catalog` registers them all)."""
+    return catalog.models()
 
 
 def spaces() -> tuple[tuple[str, ...], dict[str, str]]:
-    """The room names and their aliases (from :mod:`voxpost.foley.space` when present)."""
-    names, aliases = list(SPACES), dict(SPACE_ALIASES)
-    try:
-        sp = importlib.import_module("voxpost.foley.space")
-        names = list(dict.fromkeys([*sp.SPACES, *names]))
-        aliases.update(getattr(sp, "SPACE_ALIASES", {}))
-    except ImportError:
-        pass
-    return tuple(names), aliases
+    """The room names of :data:`voxpost.foley.space.SPACES` and the words a prompt may use for them."""
+    return tuple(SPACES), dict(SPACE_ALIASES)
 
 
 def stem(word: str) -> str:
