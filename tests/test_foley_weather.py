@@ -7,9 +7,9 @@ import pytest
 from scipy.signal import welch
 
 import voxpost.foley.weather  # noqa: F401 - registers the models
-from voxpost.dsp.foley_kernels_b import (babble_voices, babble_voices_reference, damped_grains,
-                                         damped_grains_reference, fm_notes, fm_notes_reference, svf_bandpass,
-                                         svf_bandpass_reference)
+from voxpost.dsp.babble import babble_voices, babble_voices_reference
+from voxpost.dsp.grains import damped_grains, damped_grains_reference, fm_notes, fm_notes_reference
+from voxpost.dsp.svf import svf_bandpass, svf_bandpass_reference
 from voxpost.foley.model import LOUDNESS_LUFS, REGISTRY
 
 SR = 48000
