@@ -14,7 +14,7 @@ from conftest import EDGE_CASES, edge_case_shape
 from voxpost.audio import Audio
 from voxpost.errors import ParameterError, VoxpostError
 from voxpost.stage import STAGES, Chain
-from voxpost.voice import vocoder
+from voxpost.voice import analysis, vocoder
 from voxpost.voice.convert import VoiceConvert, convert
 
 
@@ -121,12 +121,12 @@ def test_amount_zero_and_no_target_is_resynthesis(corpus):
     np.testing.assert_allclose(plain, vocoder.resynthesize(x, sr), atol=1e-5)
     # envelope_amount = 0 keeps the timbre: the envelope of voiced frames stays the source's
     # (compared with the full mapping; the new F0 alone moves the measured envelope a little)
-    maps = vocoder.MelMaps(vocoder.Geometry.for_rate(sr))
-    a = vocoder.analyse(x, sr)
+    maps = analysis.MelMaps(analysis.Geometry.for_rate(sr))
+    a = analysis.analyse(x, sr)
     ref = maps.cepstrum(a.log_amp[a.voiced]).mean(0)[1:]
     moved = {}
     for amount in (0.0, 1.0):
-        b = vocoder.analyse(convert(x, sr, target, envelope_amount=amount), sr)
+        b = analysis.analyse(convert(x, sr, target, envelope_amount=amount), sr)
         moved[amount] = np.linalg.norm(maps.cepstrum(b.log_amp[b.voiced]).mean(0)[1:] - ref)
     assert moved[0.0] < 0.3 * moved[1.0]
 

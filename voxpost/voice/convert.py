@@ -61,8 +61,8 @@ import numpy as np
 
 from voxpost.errors import ParameterError
 from voxpost.stage import Stage, param, register
-from voxpost.voice.vocoder import (ENVELOPE_KIND, MCEP_ORDER, SILENCE_POWER, STATS_VERSION, Frames, Geometry, MelMaps,
-                                   VocoderStream, VoiceStatsError, run_stream, split_excitation,
+from voxpost.voice.analysis import ENVELOPE_KIND, MCEP_ORDER, SILENCE_POWER, Frames, Geometry, MelMaps
+from voxpost.voice.vocoder import (STATS_VERSION, VocoderStream, VoiceStatsError, run_stream, split_excitation,
                                    voice_stats)
 
 #: Weight, in seconds of voiced speech, of the target's statistics as the prior of live estimates.
