@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from voxpost.foley import impacts, steps, textures, weather  # noqa: F401 - importing them registers their models
+# importing a model module registers its models; this order is the catalogue's order
+from voxpost.foley import steps, doors, impacts, weather, textures  # noqa: F401, I001
 from voxpost.foley.model import REGISTRY, SoundModel
 
 
