@@ -10,7 +10,8 @@ import pytest
 from voxpost.audio import Audio, load
 from voxpost.clean.gain import Gain
 from voxpost.clean.loudness import Loudness, TruePeakLimiter
-from voxpost.clean.meter import integrated_loudness, k_weighting_sos, measure_loudness, speech_mask
+from voxpost.clean.bs1770 import integrated_loudness, k_weighting_sos
+from voxpost.clean.meter import measure_loudness, speech_mask
 from voxpost.dsp import truepeak as tp
 from voxpost.stage import STAGES, Chain
 

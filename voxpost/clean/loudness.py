@@ -53,8 +53,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from voxpost.clean.meter import (_as_array, _channel_weights, _db, k_weighting_sos, measure_loudness,  # noqa: F401
-                                 measure_stream)
+from voxpost.clean.bs1770 import _as_array, _channel_weights, _db, k_weighting_sos  # noqa: F401
+from voxpost.clean.meter import measure_loudness, measure_stream
 from voxpost.dsp import truepeak as tp
 from voxpost.dsp.biquad import sosfilt
 from voxpost.stage import Chain, Stage, param, register
