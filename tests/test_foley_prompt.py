@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from voxpost.foley.model import REGISTRY, FoleyError, Param, SoundModel, event_times, register
-from voxpost.foley.prompt import load_models, parse, stem
+from voxpost.foley.phrases import stem
+from voxpost.foley.prompt import load_models, parse
 
 
 # -- stand-ins ---------------------------------------------------------------------------------
