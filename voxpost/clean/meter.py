@@ -26,7 +26,10 @@ def speech_mask(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     from voxpost.speech.vad import speech_regions
 
     x, fs = _as_array(samples, sample_rate)
-    return np.diff(_speech_before(np.arange(x.shape[1] + 1), *_region_samples(speech_regions(x, fs), fs))) > 0
+    mask = np.zeros(x.shape[1], bool)
+    for a, b in zip(*_region_samples(speech_regions(x, fs), fs)):      # one slice per region
+        mask[a:b] = True
+    return mask
 
 
 def _region_samples(regions: list[tuple[float, float]], sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
