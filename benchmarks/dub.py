@@ -36,6 +36,10 @@ RTF: a 10-minute scene (2 minutes with --quick) built the same way, dubbed on on
 without a voice profile (enrolled from LJ001-0001/0003/0005 with a consent file). Its lines are
 measured too (second pair of columns).
 
+Mouth tracking: ``dub.video.mouth_track`` on each GRID clip of the corpus (``video/grid_*.mpg``,
+3 s, 25 fps) after one warm-up call (cascade file, codec), best of 3 (1 with --quick). Target: under
+1 s per clip.
+
 Usage:
     .venv/bin/python benchmarks/dub.py [--out DIR] [--quick] [--seed N]
 Writes DIR/dub.md (default benchmarks/results/).
@@ -55,6 +59,7 @@ from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
+from _timing import best_of_s  # noqa: E402
 
 SR = 48000
 LANG = "fr"
@@ -501,6 +506,25 @@ def make_profile():
         return enroll([CORPUS / f for f in PROFILE_REFS], name="reader", consent=c)
 
 
+GRID_CLIPS = ("bbaf2n", "brbk7n", "lbax4n", "lbbc2a", "lrwp9a", "pwij3p")
+MOUTH_TARGET_S = 1.0
+
+
+def mouth_speed(quick: bool) -> list[dict]:
+    """Wall time of ``mouth_track`` per GRID clip (see the module docstring)."""
+    from voxpost.dub.video import mouth_track
+
+    rows = []
+    for name in GRID_CLIPS:
+        path = CORPUS / "video" / f"grid_{name}.mpg"
+        if not path.is_file():
+            continue
+        tr = mouth_track(path)                                       # warm caches (cascade file, codec)
+        best = best_of_s(lambda: mouth_track(path), 1 if quick else 3)
+        rows.append({"clip": name, "seconds": best, "video_s": tr.times_s.size / tr.fps})
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
@@ -543,6 +567,7 @@ def main() -> None:
     lvxv = run_voxpost(long_scene, voice=profile)
     print(f"# long scene with voice: {lvxv['wall_s']:.1f} s (RTF {lvxv['rtf']:.3f})", flush=True)
     lpeer = run_peer(long_scene)
+    mouth = mouth_speed(args.quick)
 
     s_vx, s_peer = summarise(vx, scene), summarise(peer, scene)
     s_lvx, s_lpeer = summarise(lvx, long_scene), summarise(lpeer, long_scene)
@@ -575,6 +600,8 @@ def main() -> None:
          "this is not a target", not cnt["r_high_not_flagged"] and not lcnt["r_high_not_flagged"]),
         (f"{long_label} at RTF <= 0.2 on one CPU thread (no voice profile)", lvx["rtf"] <= 0.2),
         (f"{long_label} at RTF <= 0.2 on one CPU thread (with voice profile)", lvxv["rtf"] <= 0.2),
+        (f"mouth tracking under {MOUTH_TARGET_S:g} s per GRID clip (3 s of video)",
+         bool(mouth) and max(m["seconds"] for m in mouth) < MOUTH_TARGET_S),
     ]
     r = np.array([ln.r for ln in scene.lines + long_scene.lines])
     md = [
@@ -614,6 +641,8 @@ def main() -> None:
     md += [f"- [{'x' if ok else ' '}] {name}" for name, ok in targets]
     md += ["", "## Windows not on their own utterance (start off by > 150 ms or end by > 300 ms)", ""]
     md += [f"- {b}" for b in bad] or ["- none"]
+    md += ["", "## Mouth tracking speed (one thread)", "", "| GRID clip | video s | mouth_track s |", "|---|---:|---:|"]
+    md += [f"| {m['clip']} | {m['video_s']:.2f} | {m['seconds']:.3f} |" for m in mouth] or ["| (no GRID clips) | | |"]
     md += ["", f"## Onset error by recording (voxpost, {long_label})", "",
            "| utterance | lines | median (ms) | max (ms) | > 100 ms | median signed (ms) |", "|---|---|---|---|---|---|"]
     for u in utts:

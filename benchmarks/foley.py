@@ -7,6 +7,8 @@ Speed
     and the full take path (``generate.render_take`` on the model's first example prompt, i.e.
     its layers placed at the prompt's distance and space, loudness set, then ``generate.limit``),
     10 s, best of 3. RTF = wall time / audio duration, one thread. Target: 0.01 or less.
+    Per space: ``space.place`` of 10 s of white noise (0.1 rms) at 5 m, after one 1 s warm-up
+    (compile, calibrate), best of 3. Target: 0.005 or less.
 
 Descriptors (all on mono, the channel mean)
     spectral centroid (Hz, of the long-term average power spectrum; STFT 2048, hop 512, Hann);
@@ -70,6 +72,7 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
+from _timing import best_of_s  # noqa: E402
 
 SR = 48000
 ESC_SR = 44100
@@ -80,6 +83,7 @@ CUE_REL_DB = -20.0
 #: the onset must also rise this far above what sounded 50..20 ms before the cue
 BG_MARGIN_DB, BG_GAP_S = 6.0, 0.020
 RTF_TARGET = 0.01
+PLACE_RTF_TARGET = 0.005
 CUE_TARGET_MS = 5.0
 MODELS_TARGET = 20
 EVENT_MODELS = ["footsteps", "hooves", "door_knock", "clock_tick", "church_bell", "gunshot", "drips", "splash",
@@ -222,15 +226,6 @@ def lowest_strong_peak_hz(x: np.ndarray, sr: int, rel_db: float = 30.0) -> float
 
 
 # -- sections ----------------------------------------------------------------------------------------
-def time_best(fn, reps: int) -> float:
-    best = np.inf
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
 def bench_rtf(models, quick: bool, seed: int) -> list[dict]:
     from voxpost.foley import generate as gen
     from voxpost.foley.prompt import parse
@@ -241,7 +236,7 @@ def bench_rtf(models, quick: bool, seed: int) -> list[dict]:
     for name, m in models.items():
         params = m.defaults()
         m.render(dict(params), 1.0, SR, np.random.default_rng(seed), None)  # warm-up
-        t_r = time_best(lambda: m.render(dict(params), dur, SR, np.random.default_rng(seed), None), reps)
+        t_r = best_of_s(lambda: m.render(dict(params), dur, SR, np.random.default_rng(seed), None), reps)
         plan = parse(m.examples[0])
 
         def full():
@@ -249,11 +244,24 @@ def bench_rtf(models, quick: bool, seed: int) -> list[dict]:
             gen.limit(mix, SR)
 
         full()
-        t_f = time_best(full, reps)
+        t_f = best_of_s(full, reps)
         lay = plan.layers[0]
         rows.append({"model": name, "render": t_r / dur, "full": t_f / dur, "prompt": m.examples[0],
                      "where": f"{lay.distance_m:g} m, {lay.space}" + (f" (+{len(plan.layers) - 1} layers)"
                                                                       if len(plan.layers) > 1 else "")})
+    return rows
+
+
+def bench_place_rtf(quick: bool, seed: int) -> list[dict]:
+    from voxpost.foley.space import SPACES, place
+
+    dur = 3.0 if quick else 10.0
+    reps = 1 if quick else 3
+    x = (np.random.default_rng(seed).normal(size=int(dur * SR)) * 0.1).astype(np.float32)
+    rows = []
+    for name in SPACES:
+        place(x[:SR], SR, distance_m=5.0, space=name)  # compile, calibrate
+        rows.append({"space": name, "rtf": best_of_s(lambda: place(x, SR, distance_m=5.0, space=name), reps) / dur})
     return rows
 
 
@@ -493,7 +501,7 @@ def yn(ok: bool) -> str:
     return "met" if ok else "NOT met"
 
 
-def report(models, rtf, esc, cls, par, pr, cues, args, elapsed) -> str:
+def report(models, rtf, place_rtf, esc, cls, par, pr, cues, args, elapsed) -> str:
     L = []
     L.append("# Foley benchmark\n")
     L.append(f"`benchmarks/foley.py`{' --quick' if args.quick else ''} --seed {args.seed}; one thread; "
@@ -519,6 +527,9 @@ def report(models, rtf, esc, cls, par, pr, cues, args, elapsed) -> str:
              f"| {yn(worst_r <= RTF_TARGET)} |")
     L.append(f"| RTF <= {RTF_TARGET} (full take) | worst {worst_f:.4f} ({max(rtf, key=lambda r: r['full'])['model']}) "
              f"| {yn(worst_f <= RTF_TARGET)} |")
+    worst_p = max(place_rtf, key=lambda r: r["rtf"])
+    L.append(f"| RTF <= {PLACE_RTF_TARGET} (place in a space, 5 m) | worst {worst_p['rtf']:.4f} ({worst_p['space']}) "
+             f"| {yn(worst_p['rtf'] <= PLACE_RTF_TARGET)} |")
     n_p = pr["n_examples"] + pr["n_readme"]
     L.append(f"| every README example prompt resolves | {n_p - len(pr['fails'])}/{n_p} "
              f"({pr['n_readme']} from README.md) | {yn(not pr['fails'])}"
@@ -536,6 +547,12 @@ def report(models, rtf, esc, cls, par, pr, cues, args, elapsed) -> str:
     L.append("|---|---:|---:|---|")
     for r in rtf:
         L.append(f"| {r['model']} | {r['render']:.4f} | {r['full']:.4f} | {r['prompt']} ({r['where']}) |")
+    L.append("")
+    L.append("`space.place` of white noise at 5 m (same length and repeats), per space:\n")
+    L.append("| space | place RTF |")
+    L.append("|---|---:|")
+    for r in place_rtf:
+        L.append(f"| {r['space']} | {r['rtf']:.4f} |")
     L.append("")
 
     L.append("## Descriptors against ESC-50\n")
@@ -660,12 +677,13 @@ def main(argv=None) -> int:
         return out
 
     rtf = stage("rtf", lambda: bench_rtf(models, args.quick, args.seed))
+    place_rtf = stage("place_rtf", lambda: bench_place_rtf(args.quick, args.seed))
     esc = stage("esc50", lambda: bench_esc50(args.quick, args.seed))
     cls = stage("classifier", lambda: bench_classifier(models, args.quick, args.seed))
     par = stage("params", lambda: bench_params(models, args.quick, args.seed))
     pr = stage("prompts", lambda: bench_prompts(models))
     cues = stage("cues", lambda: bench_cues(models, args.seed))
-    md = report(models, rtf, esc, cls, par, pr, cues, args, time.perf_counter() - t0)
+    md = report(models, rtf, place_rtf, esc, cls, par, pr, cues, args, time.perf_counter() - t0)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "foley.md").write_text(md + "\n", encoding="utf-8")
     print(md)

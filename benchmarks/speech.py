@@ -14,6 +14,10 @@ Speed and scaling
     Real-time factor on the corpus files (warm), and on long synthetic readings (another espeak
     voice, 2 / 10 / 30 min) in a fresh process each, with its peak memory, to show that time
     and memory grow linearly.
+Transcription speed
+    ``transcribe_file`` on jfk.flac (11 s) with the registry's whisper-tiny (warm: one call before,
+    best of 2); RTF = wall time / duration. Reported as missing when the checkpoint is not in the
+    model path (``voxpost models fetch whisper-tiny``).
 Diarization
     benchmarks/diarization.py: DER (pyannote.metrics, collar 0.25 s, overlap scored) of the
     embedded diarizer on ../shared/corpus/multispeaker, against the one-speaker-on-VAD baseline.
@@ -35,6 +39,7 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
+from _timing import best_of_s  # noqa: E402
 
 LONG_TEXT = ("The old harbour was quiet that morning, and the fishermen mended their nets in silence. "
              "Nobody spoke of the storm. A cart rolled past the church with its wheels singing on the "
@@ -124,7 +129,23 @@ def long_rows(minutes: list[float]) -> list[dict]:
     return rows
 
 
-def report(align_rows: list[dict], total: dict, longs: list[dict], diar: list[dict]) -> str:
+def transcribe_speed(corpus: Path, model: str = "whisper-tiny") -> dict:
+    """RTF of ``transcribe_file`` on jfk.flac (see the module docstring); ``error`` when the model is missing."""
+    from voxpost.errors import ModelError
+    from voxpost.speech.transcribe import load_model, transcribe_file
+
+    path = corpus / "speech" / "jfk.flac"
+    try:
+        loaded = load_model(model)
+    except ModelError as e:
+        return {"model": model, "error": str(e).splitlines()[0]}
+    doc = transcribe_file(path, model=loaded)                          # warm-up
+    best = best_of_s(lambda: transcribe_file(path, model=loaded), 2)
+    return {"model": model, "seconds": best, "rtf": best / doc["duration_s"], "words": len(doc["words"])}
+
+
+def report(align_rows: list[dict], total: dict, longs: list[dict], diar: list[dict],
+           trans: dict | None = None) -> str:
     lines = ["# Speech benchmark", "",
              "## Script alignment (`voxpost align`, embedded: espeak-ng synthesis + log-mel DTW)", "",
              "Word-boundary error against published reference alignments (LJSpeech: MFA; GRID: the corpus' "
@@ -145,6 +166,10 @@ def report(align_rows: list[dict], total: dict, longs: list[dict], diar: list[di
         lines += [f"| {r['minutes']:.1f} | {r['seconds']:.1f} | {r['rtf']:.4f} | {r['peak_mb']:.0f} | "
                   f"{r['median_ms']:.1f} | {r['p90_ms']:.1f} |" for r in longs]
         lines.append("")
+    if trans:
+        lines += ["## Transcription speed (jfk.flac, 11 s, one thread)", ""]
+        lines += [f"{trans['model']}: {trans['error']}" if "error" in trans else
+                  f"{trans['model']}: {trans['seconds']:.2f} s, RTF {trans['rtf']:.3f}, {trans['words']} words.", ""]
     if diar:
         from diarization import table
 
@@ -168,7 +193,7 @@ def main(argv: list[str] | None = None) -> None:
     from diarization import run as diarization_run
 
     diar = diarization_run(CORPUS)
-    text = report(rows, total, longs, diar)
+    text = report(rows, total, longs, diar, transcribe_speed(CORPUS))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "speech.md").write_text(text)

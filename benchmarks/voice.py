@@ -29,6 +29,13 @@ Conversion
     Peer in the same run: a pitch shift to the target's median F0 (librosa.effects.pitch_shift),
     which moves F0 but not the voice's timbre.
 
+Speed
+    Live conversion: ``VoiceConvert`` (target JFK, source LJ, -2 semitones) prepared at 48 kHz mono,
+    LJ001-0002 resampled to 48 kHz fed through ``process`` in 10 ms blocks (480 frames); RTF = wall
+    time of the blocks / audio duration (must stay well under 1 to keep up live). Time-stretch:
+    ``voice.stretch.time_stretch`` at ratio 1.1 on LJ001-0001 (22.05 kHz mono) and on the same
+    signal as 44.1 kHz stereo, after a 1 s warm-up, best of 3 (1 with --quick).
+
 TTS duration
     Ten sentences at targets from 0.7x to 1.4x their natural length: error of the final file
     (frames) and of the rate search alone (before the stretch), and the stretch it left.
@@ -51,6 +58,7 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
+from _timing import best_of_s  # noqa: E402
 
 RATE = 16000
 #: Speaker-ID band: what every corpus speaker's recording holds (the pyannote sample is telephone band).
@@ -204,6 +212,39 @@ def conversion(quick: bool = False) -> dict:
             "rows": rows, "peer": peer_rows, "rtf": conv_time / audio_time}
 
 
+# -- speed ------------------------------------------------------------------------------------------
+def speed(quick: bool = False) -> dict:
+    """Live conversion in 10 ms blocks and time-stretch RTF (see the module docstring)."""
+    import scipy.signal
+    import soundfile as sf
+
+    from voxpost.voice.convert import VoiceConvert
+    from voxpost.voice.stretch import time_stretch
+    from voxpost.voice.vocoder import voice_stats
+
+    def mono(name: str) -> tuple[np.ndarray, int]:
+        x, sr = sf.read(str(CORPUS / "speech" / name), dtype="float32", always_2d=True)
+        return np.ascontiguousarray(x.mean(axis=1)), sr
+
+    reps = 1 if quick else 3
+    (lj2, sr), (jfk, sr_jfk), (lj1, sr1) = mono("LJ001-0002.wav"), mono("jfk.flac"), mono("LJ001-0001.wav")
+    x48 = scipy.signal.resample_poly(lj2, 48000, sr).astype(np.float32)[None, :]
+    stage = VoiceConvert(target=voice_stats(jfk, sr_jfk), source=voice_stats(lj2, sr), pitch_shift_semitones=-2.0)
+
+    def live():
+        stage.prepare(48000, 1)
+        for i in range(0, x48.shape[1], 480):
+            stage.process(x48[:, i:i + 480])
+
+    live()                                                              # warm-up (Numba compile)
+    out = {"live_rtf": best_of_s(live, reps) / (x48.shape[1] / 48000)}
+    time_stretch(lj1[:sr1], sr1, ratio=1.1)                             # compile / load the cache
+    stereo = np.stack([np.repeat(lj1, 2)] * 2)
+    out["stretch_mono_rtf"] = best_of_s(lambda: time_stretch(lj1, sr1, ratio=1.1), reps) / (lj1.size / sr1)
+    out["stretch_stereo_rtf"] = best_of_s(lambda: time_stretch(stereo, 2 * sr1, ratio=1.1), reps) / (lj1.size / sr1)
+    return out
+
+
 # -- TTS duration -----------------------------------------------------------------------------------
 def tts_durations() -> dict:
     from voxpost.voice.tts import speak
@@ -226,7 +267,7 @@ def _pct(xs) -> str:
     return f"{100 * float(np.mean(xs)):.0f}%"
 
 
-def markdown(conv: dict, tts: dict, wm_table: str | None) -> str:
+def markdown(conv: dict, spd: dict, tts: dict, wm_table: str | None) -> str:
     rows, peer = conv["rows"], conv["peer"]
     lines = ["# Voice benchmark", "",
              "Produced by `benchmarks/voice.py` (one thread). Method in the script's docstring.", "",
@@ -255,6 +296,11 @@ def markdown(conv: dict, tts: dict, wm_table: str | None) -> str:
                   f"(LJ, JFK) moves word starts by a median {np.median(shifts):.1f} ms (max of medians "
                   f"{max(shifts):.1f} ms) from where it places them in the original.", ""]
     lines += [f"Real-time factor of conversion: {conv['rtf']:.3f} (one thread, 16 kHz).", "",
+              "## Speed (one thread)", "",
+              "| path | RTF |", "|---|---:|",
+              f"| VoiceConvert live, 10 ms blocks, 48 kHz mono | {spd['live_rtf']:.3f} |",
+              f"| time_stretch x1.1, 22.05 kHz mono | {spd['stretch_mono_rtf']:.4f} |",
+              f"| time_stretch x1.1, 44.1 kHz stereo | {spd['stretch_stereo_rtf']:.4f} |", "",
               "## TTS at a target duration", "",
               f"{tts['n']} lines (10 sentences x targets 0.7-1.4x their natural length): final duration error "
               f"max {tts['final_max_pct']:.3f}% (exact frames); the rate search alone lands within a median "
@@ -277,6 +323,7 @@ def main() -> None:
     if not (CORPUS / "MANIFEST.md").is_file():
         sys.exit(f"corpus not found at {CORPUS}")
     conv = conversion(quick=args.quick)
+    spd = speed(quick=args.quick)
     tts = tts_durations()
     wm = None
     if not args.no_watermark:
@@ -284,7 +331,7 @@ def main() -> None:
 
         wm_bench.run(out)
         wm = (out / "watermark.md").read_text()
-    text = markdown(conv, tts, wm)
+    text = markdown(conv, spd, tts, wm)
     (out / "voice.md").write_text(text)
     print(text)
 

@@ -4,7 +4,6 @@ offline, edge cases survive."""
 from __future__ import annotations
 
 import copy
-import time
 from functools import lru_cache
 
 import numpy as np
@@ -15,7 +14,7 @@ from conftest import EDGE_CASES, edge_case_shape
 from voxpost.audio import Audio
 from voxpost.errors import ParameterError, VoxpostError
 from voxpost.stage import STAGES, Chain
-from voxpost.voice import vocoder
+from voxpost.voice import analysis, vocoder
 from voxpost.voice.convert import VoiceConvert, convert
 
 
@@ -45,16 +44,14 @@ def test_lj_toward_jfk(corpus):
     lj_path, jfk_path = str(corpus / "speech" / "LJ001-0001.wav"), str(corpus / "speech" / "jfk.flac")
     (lj, sr), (jfk, sr_jfk) = _load(lj_path), _load(jfk_path)
     target = _stats(jfk_path)
-    start = time.perf_counter()
     out = convert(lj, sr, target)
-    rtf = (time.perf_counter() - start) / (len(lj) / sr)
     assert out.shape == lj.shape and out.dtype == np.float32 and np.isfinite(out).all()
     got = vocoder.voice_stats(out, sr)["f0"]["median_hz"]
     want = target["f0"]["median_hz"]
     d_target = np.linalg.norm(mfcc_mean(out, sr) - mfcc_mean(jfk, sr_jfk))
     d_source = np.linalg.norm(mfcc_mean(out, sr) - mfcc_mean(lj, sr))
     print(f"\nLJ -> jfk: F0 median {got:.1f} Hz vs target {want:.1f} Hz ({100 * (got / want - 1):+.1f} %), "
-          f"MFCC distance to target {d_target:.1f}, to source {d_source:.1f}, RTF {rtf:.3f}")
+          f"MFCC distance to target {d_target:.1f}, to source {d_source:.1f}")
     assert abs(got / want - 1) < 0.10
     assert d_target < d_source
 
@@ -85,14 +82,6 @@ def test_streaming_10ms_blocks_equals_offline(corpus):
     assert np.max(np.abs(offline - live)) < 1e-3 * np.max(np.abs(offline))
     stage.prepare(48000, 1)
     print(f"\nlatency {stage.latency_samples} samples ({1000 * stage.latency_samples / 48000:.1f} ms) at 48 kHz")
-    # live in 10 ms blocks keeps up with real time on one core, with margin
-    blocks = [take.samples[:, i:i + 480] for i in range(0, take.frames, 480)]
-    start = time.perf_counter()
-    for b in blocks:
-        stage.process(b)
-    rtf = (time.perf_counter() - start) / take.duration_s
-    print(f"live RTF in 10 ms blocks: {rtf:.3f}")
-    assert rtf < 1.0
 
 
 def test_stage_measures_the_source_offline(corpus):
@@ -132,12 +121,12 @@ def test_amount_zero_and_no_target_is_resynthesis(corpus):
     np.testing.assert_allclose(plain, vocoder.resynthesize(x, sr), atol=1e-5)
     # envelope_amount = 0 keeps the timbre: the envelope of voiced frames stays the source's
     # (compared with the full mapping; the new F0 alone moves the measured envelope a little)
-    maps = vocoder.MelMaps(vocoder.Geometry.for_rate(sr))
-    a = vocoder.analyse(x, sr)
+    maps = analysis.MelMaps(analysis.Geometry.for_rate(sr))
+    a = analysis.analyse(x, sr)
     ref = maps.cepstrum(a.log_amp[a.voiced]).mean(0)[1:]
     moved = {}
     for amount in (0.0, 1.0):
-        b = vocoder.analyse(convert(x, sr, target, envelope_amount=amount), sr)
+        b = analysis.analyse(convert(x, sr, target, envelope_amount=amount), sr)
         moved[amount] = np.linalg.norm(maps.cepstrum(b.log_amp[b.voiced]).mean(0)[1:] - ref)
     assert moved[0.0] < 0.3 * moved[1.0]
 

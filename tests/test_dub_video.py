@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from functools import lru_cache
 
 import numpy as np
@@ -70,14 +69,6 @@ def test_grid_closures_at_bilabials(corpus):
                 hits += bool(closures.size and np.min(np.abs(closures - start)) <= 0.0801)
     assert total == 10
     assert hits / total >= 0.7, (hits, total)
-
-
-def test_speed(corpus):
-    path = _clip(corpus, "brbk7n")
-    mouth_track(path)                        # warm caches (cascade file, codec)
-    t0 = time.perf_counter()
-    mouth_track(path)
-    assert time.perf_counter() - t0 < 1.0
 
 
 def test_span(corpus):

@@ -1,9 +1,8 @@
-"""Every registered sound model: the catalogue's contract and its speed (real-time factor <= 0.01)."""
+"""Every registered sound model: the catalogue's contract (speed is measured in benchmarks/foley.py)."""
 
 from __future__ import annotations
 
 import re
-import time
 
 import numpy as np
 import pytest
@@ -28,16 +27,3 @@ def test_contract(name):
     y = m.render(m.defaults(), 1.25, SR, np.random.default_rng(0), None)
     assert y.dtype == np.float32 and y.shape == (int(round(1.25 * SR)),) and np.isfinite(y).all()
     assert 0 < np.abs(y).max() <= 1.0
-
-
-@pytest.mark.parametrize("name", sorted(MODELS))
-def test_real_time_factor(name):
-    m = MODELS[name]
-    m.render(m.defaults(), 1.0, SR, np.random.default_rng(0), None)         # compile / warm up
-    best = np.inf
-    for seed in range(3):
-        t0 = time.perf_counter()
-        m.render(m.defaults(), 10.0, SR, np.random.default_rng(seed), None)
-        best = min(best, time.perf_counter() - t0)
-    print(f"{name}: RTF {best / 10:.4f}")
-    assert best / 10 <= 0.02        # target 0.01 (benchmarks/foley.py); slack for a loaded CI machine

@@ -11,7 +11,6 @@ from test_foley_prompt import fakes  # noqa: F401  (fixture)
 from voxpost.cli import main
 from voxpost.foley.jobs import parse_time, read_cues
 from voxpost.errors import VoxpostError
-from voxpost.foley.prompt import load_models
 
 
 def _run(capsys, *argv):
@@ -84,8 +83,6 @@ def test_force(fakes, capsys, tmp_path):
 
 
 def test_real_run(tmp_path):
-    if "footsteps" not in load_models():
-        pytest.skip("the footsteps model is not written yet")
     r = run_cli("foley", "footsteps on gravel, slow, in a church", "-o", tmp_path, "--variations", "2",
                 "--duration", "3", "--seed", "5")
     assert r.returncode == 0, r.stderr

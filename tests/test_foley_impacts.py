@@ -5,7 +5,7 @@ parameter does to the sound (measured), and speed."""
 import numpy as np
 import pytest
 
-from voxpost.foley import impacts  # noqa: F401  (registers the models)
+from voxpost.foley import doors, impacts  # noqa: F401  (registers the models)
 from voxpost.foley.model import REGISTRY
 from test_foley_steps import attack_errors_s, centroid_hz, onsets_s
 

@@ -1,22 +1,17 @@
 """Prompt understanding: free text to sound models, parameters, counts, durations, distance, space.
 
 Two sets of tests: against small stand-in models registered by a fixture (so the parser is tested
-whatever models exist), and against the real catalogue (skipped for models not written yet).
+whatever models exist), and against the real catalogue.
 """
 
 from __future__ import annotations
 
-import importlib
-import math
-import sys
-import types
-
 import numpy as np
 import pytest
 
-from voxpost.foley import model as fm
 from voxpost.foley.model import REGISTRY, FoleyError, Param, SoundModel, event_times, register
-from voxpost.foley.prompt import load_models, parse, stem
+from voxpost.foley.phrases import stem
+from voxpost.foley.prompt import load_models, parse
 
 
 # -- stand-ins ---------------------------------------------------------------------------------
@@ -71,35 +66,14 @@ def fake_models() -> list[SoundModel]:
     ]
 
 
-def fake_space() -> types.ModuleType:
-    """A minimal stand-in for voxpost.foley.space: level and delay with distance, a tail for rooms."""
-    mod = types.ModuleType("voxpost.foley.space")
-    mod.SPACES = {k: {} for k in ("dry", "small room", "hall", "church", "street", "forest", "open field")}
-    mod.SPACE_ALIASES = {"room": "small room", "cathedral": "church", "woods": "forest", "outdoors": "open field"}
-    mod.distance_gain_db = lambda d: -20 * math.log10(max(d, 1.0))
-
-    def place(dry, sr, *, distance_m=1.0, space="dry", seed=0):
-        delay = 0
-        tail = 0 if space == "dry" else sr // 2
-        out = np.zeros(len(dry) + delay + tail)
-        out[delay:delay + len(dry)] = dry * 10 ** (mod.distance_gain_db(distance_m) / 20)
-        return np.vstack([out, out])
-    mod.place = place
-    return mod
-
-
 @pytest.fixture
-def fakes(monkeypatch):
-    """Replace the registry by the stand-ins (and the space module, while the real one is missing)."""
+def fakes():
+    """Replace the registry by the stand-ins."""
     load_models()
     saved = dict(REGISTRY)
     REGISTRY.clear()
     for m in fake_models():
         register(m)
-    try:
-        importlib.import_module("voxpost.foley.space")
-    except ImportError:
-        monkeypatch.setitem(sys.modules, "voxpost.foley.space", fake_space())
     yield REGISTRY
     REGISTRY.clear()
     REGISTRY.update(saved)
@@ -187,7 +161,7 @@ def test_count_ignored_for_steady_sound(fakes):
     assert plan.layers[0].count is None and any("count" in w for w in plan.warnings)
 
 
-# -- the real catalogue (skipped for models not written yet) ----------------------------------
+# -- the real catalogue -----------------------------------------------------------------------
 
 REAL = ("footsteps", "hooves", "door_knock", "rain", "thunder", "fire", "stream", "crowd_murmur", "church_bell",
         "clock_tick", "gunshot")
@@ -195,16 +169,13 @@ REAL = ("footsteps", "hooves", "door_knock", "rain", "thunder", "fire", "stream"
 
 def _real(*names):
     models = load_models()
-    missing = [n for n in names if n not in models]
-    if missing:
-        pytest.skip(f"sound models not written yet: {', '.join(missing)}")
+    assert not [n for n in names if n not in models]
     return models
 
 
 def test_every_real_example_resolves():
     models = load_models()
-    if not models:
-        pytest.skip("no sound models registered yet")
+    assert models
     for m in models.values():
         for ex in m.examples:
             plan = parse(ex)

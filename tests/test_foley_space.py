@@ -1,7 +1,5 @@
 """Placing a take in space: distance (level, air absorption), rooms (RT60, slaps, darkness,
-direct-to-reverberant ratio), errors, determinism and speed."""
-
-import time
+direct-to-reverberant ratio), errors and determinism (speed: benchmarks/foley.py)."""
 
 import numpy as np
 import pytest
@@ -144,19 +142,3 @@ def test_output_finite_shaped_deterministic(name):
 
 def test_empty_take():
     assert place(np.zeros(0, np.float32), SR, space="hall").shape == (2, 0)
-
-
-def test_real_time_factor():
-    x = np.random.default_rng(1).normal(size=10 * SR).astype(np.float32) * 0.1
-    worst = 0.0
-    for name in SPACES:
-        place(x[:SR], SR, distance_m=5.0, space=name)  # compile, calibrate
-        best = min(_timed(lambda: place(x, SR, distance_m=5.0, space=name)) for _ in range(3))
-        worst = max(worst, best / 10.0)
-    assert worst <= 0.005, worst
-
-
-def _timed(f):
-    t = time.perf_counter()
-    f()
-    return time.perf_counter() - t

@@ -1,5 +1,6 @@
 """Weather and water foley models: contract (length, range, determinism, takes), each parameter's
-audible effect measured by a descriptor, cue timing of event models, speed, and the kernels."""
+audible effect measured by a descriptor, cue timing of event models. Their kernels are tested in
+test_dsp_grains, test_dsp_svf and test_dsp_babble."""
 
 
 import numpy as np
@@ -7,9 +8,6 @@ import pytest
 from scipy.signal import welch
 
 import voxpost.foley.weather  # noqa: F401 - registers the models
-from voxpost.dsp.foley_kernels_b import (babble_voices, babble_voices_reference, damped_grains,
-                                         damped_grains_reference, fm_notes, fm_notes_reference, svf_bandpass,
-                                         svf_bandpass_reference)
 from voxpost.foley.model import LOUDNESS_LUFS, REGISTRY
 
 SR = 48000
@@ -226,42 +224,3 @@ def test_event_models_place_their_own_events():
     assert onsets(render("drips", 10.0, rate_hz=2.0)) >= 12
     y = render("thunder", 10.0, strikes=3, proximity="near", roll_s=1.0)
     assert onsets(y, rise_db=20) >= 3
-
-
-# ----------------------------------------------------------------------------------------------
-# kernels against their references
-
-
-def test_kernels_equal_their_references():
-    rng = np.random.default_rng(0)
-    n, k = 20000, 40
-    on, f = rng.integers(-10, n + 10, k), rng.uniform(100, 8000, k)
-    d, c, a = rng.uniform(1e-4, 2e-2, k), rng.uniform(0, 3, k), rng.uniform(-1, 1, k)
-    np.testing.assert_allclose(damped_grains(n, SR, on, f, d, c, a), damped_grains_reference(n, SR, on, f, d, c, a),
-                               atol=1e-9)
-    args = (on, rng.integers(0, 5000, k), f, f * rng.uniform(0.5, 2, k), rng.uniform(5, 40, k), rng.uniform(0, .1, k),
-            rng.uniform(0, .5, k), a)
-    np.testing.assert_allclose(fm_notes(n, SR, *args), fm_notes_reference(n, SR, *args), atol=1e-9)
-    x, fc = rng.normal(size=n), np.geomspace(50, 20000, n)
-    np.testing.assert_allclose(svf_bandpass(x, SR, fc, 4.0), svf_bandpass_reference(x, SR, fc, 4.0), atol=1e-9)
-    np.testing.assert_allclose(svf_bandpass(x, SR, 1000.0, 40.0), svf_bandpass_reference(x, SR, 1000.0, 40.0), atol=1e-9)
-    n, v = 6000, 3
-    b = n // 64 + 2
-    voices = (rng.uniform(90, 300, (v, b)), rng.uniform(0, 1, (v, b)), rng.uniform(0, 1, (v, b)),
-              rng.uniform(250, 3500, (v, 3, b)), (5.0, 8.0, 10.0), (1.0, 0.6, 0.3), 0.3, rng.uniform(-1, 1, 999),
-              [0, 17, 998])
-    np.testing.assert_allclose(babble_voices(n, SR, 64, *voices), babble_voices_reference(n, SR, 64, *voices), atol=1e-8)
-
-
-def test_svf_is_a_unity_gain_band_pass_at_its_centre():
-    t = np.arange(SR) / SR
-    for f0 in (200.0, 3000.0):
-        on = svf_bandpass(np.sin(2 * np.pi * f0 * t), SR, f0, 10.0)[SR // 2:]
-        off = svf_bandpass(np.sin(2 * np.pi * 4 * f0 * t), SR, f0, 10.0)[SR // 2:]
-        assert abs(np.abs(on).max() - 1.0) < 0.01 and np.abs(off).max() < 0.05
-
-
-def test_bubble_pitch_rises():
-    y = damped_grains(4800, SR, [0], [1000.0], [0.05], [4.0], [1.0])
-    zc = np.flatnonzero(np.diff(np.signbit(y)))  # zero crossings get closer: pitch rises
-    assert np.diff(zc[-10:]).mean() < np.diff(zc[:10]).mean()

@@ -14,7 +14,7 @@ import torch
 
 from voxpost.errors import ModelError, ParameterError, VoxpostError
 from voxpost.models import Registry, sha256_file
-from voxpost.voice import hifigan, knnvc
+from voxpost.voice import hifigan, knnvc, wavlm
 
 DIM = 32
 CFG = {  # Microsoft WavLMConfig keys; a tiny model with WavLM-Large's frame layout
@@ -31,7 +31,7 @@ TINY_GEN = hifigan.GeneratorDims(feature_dim=DIM, hidden_dim=16, initial_channel
 
 
 def to_microsoft(state: dict) -> dict:
-    """Inverse of knnvc.convert_wavlm_state: torchaudio names -> Microsoft's unilm names."""
+    """Inverse of wavlm.convert_wavlm_state: torchaudio names -> Microsoft's unilm names."""
     out = {"mask_emb": torch.rand(16)}
     for key, v in state.items():
         if m := re.fullmatch(r"feature_extractor\.conv_layers\.(\d+)\.conv\.(\w+)", key):
@@ -77,7 +77,7 @@ def tiny_wavlm():
     from torchaudio.models import wavlm_model
 
     torch.manual_seed(0)
-    params = knnvc.wavlm_config(CFG)
+    params = wavlm.wavlm_config(CFG)
     params["encoder_num_layers"] = CFG["encoder_layers"]       # the whole model, 8 layers
     model = wavlm_model(**params, aux_num_out=None).eval()
     with torch.no_grad():   # make the random layer norms and biases non-trivial
@@ -103,13 +103,13 @@ def with_weight_norm(state: dict) -> dict:
 @pytest.fixture(scope="module")
 def checkpoints(tmp_path_factory):
     d = tmp_path_factory.mktemp("knnvc")
-    wavlm = tiny_wavlm()
-    torch.save({"cfg": dict(CFG), "model": to_microsoft(wavlm.state_dict())}, d / "WavLM-Large.pt")
+    net = tiny_wavlm()
+    torch.save({"cfg": dict(CFG), "model": to_microsoft(net.state_dict())}, d / "WavLM-Large.pt")
     torch.manual_seed(1)
     gen = hifigan.Generator(TINY_GEN).eval()
     torch.save({"generator": with_weight_norm(gen.state_dict())}, d / "prematch_g_02500000.pt")
     return {"dir": d, "wavlm": d / "WavLM-Large.pt", "vocoder": d / "prematch_g_02500000.pt",
-            "wavlm_model": wavlm, "generator": gen}
+            "wavlm_model": net, "generator": gen}
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +138,7 @@ def test_load_from_paths_maps_every_weight(model, checkpoints):
     for part in ("wavlm", "vocoder"):
         assert model.sources[part] == {"path": str(checkpoints[part]),
                                        "sha256": sha256_file(checkpoints[part])}
-    assert len(model.wavlm.encoder.transformer.layers) == knnvc.LAYER   # layers 7-8 not built
+    assert len(model.wavlm.encoder.transformer.layers) == wavlm.LAYER   # layers 7-8 not built
     # the renamed WavLM computes exactly what the original torchaudio module computes at layer 6
     x = torch.randn(1, 16000 + 80)
     with torch.inference_mode():

@@ -10,7 +10,8 @@ import pytest
 from voxpost.audio import Audio, load
 from voxpost.clean.gain import Gain
 from voxpost.clean.loudness import Loudness, TruePeakLimiter
-from voxpost.clean.meter import integrated_loudness, k_weighting_sos, measure_loudness, speech_mask
+from voxpost.clean.bs1770 import integrated_loudness, k_weighting_sos
+from voxpost.clean.meter import measure_loudness, speech_mask
 from voxpost.dsp import truepeak as tp
 from voxpost.stage import STAGES, Chain
 
@@ -296,8 +297,8 @@ def test_streaming_accumulator_memory_is_flat():
         for _ in range(60):
             acc.add(block)
         sizes.append(acc.stored_floats())
-    # one float per 100 ms sub-block plus two per 40 ms frame: 3,600 per minute, never samples
-    assert sizes[1] - sizes[0] <= 60 * (10 + 2 * 25) + 1
+    # one float per 100 ms sub-block plus one VAD probability per 32 ms frame: 2,475 per minute, never samples
+    assert sizes[1] - sizes[0] <= 60 * (10 + 31.25) + 1
     assert math.isfinite(acc.result()["integrated_lufs"])
 
 

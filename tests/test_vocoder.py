@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from voxpost.dsp.excitation import overlap_add, overlap_add_reference, pulse_times, pulse_times_reference
-from voxpost.voice import vocoder
+from voxpost.voice import analysis, vocoder
 from test_yin import harmonic
 
 
@@ -52,7 +52,7 @@ def test_tone_resynthesis_keeps_f0_and_level(f0_hz):
     inner = slice(4000, -4000)
     level_db = 10 * np.log10(np.mean(y[inner] ** 2) / np.mean(x[inner] ** 2))
     assert abs(level_db) < 0.5
-    f = vocoder.analyse(y, 16000)
+    f = analysis.analyse(y, 16000)
     assert np.median(np.abs(f.f0_hz[20:-20] / f0_hz - 1)) < 0.005
 
 
@@ -68,7 +68,7 @@ def test_speech_resynthesis_keeps_envelope_f0_and_level(lj):
     x, sr = lj
     y = vocoder.resynthesize(x, sr)
     assert y.shape == x.shape and np.isfinite(y).all()
-    a, b = vocoder.analyse(x, sr), vocoder.analyse(y, sr)
+    a, b = analysis.analyse(x, sr), analysis.analyse(y, sr)
     loud = a.power > a.power.max() * 1e-4
     diff_db = (b.log_amp - a.log_amp)[loud] * 20 / np.log(10)
     lsd_db = float(np.mean(np.sqrt(np.mean(diff_db ** 2, axis=1))))
@@ -110,7 +110,7 @@ def test_latency_is_exact():
     env_y = np.convolve(y ** 2, np.ones(160), "same")
     lag = np.argmax(np.correlate(env_y, env_x, "full")) - (len(x) - 1)
     assert abs(lag) <= 8
-    assert vocoder.VocoderStream(sr).latency_samples == vocoder.Geometry.for_rate(sr).latency_samples
+    assert vocoder.VocoderStream(sr).latency_samples == analysis.Geometry.for_rate(sr).latency_samples
 
 
 def test_voice_stats(lj):

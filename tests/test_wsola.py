@@ -1,7 +1,5 @@
 """WSOLA kernel against its reference; time_stretch: exact lengths, pitch kept, timing kept, stereo, errors."""
 
-import time
-
 import numpy as np
 import pytest
 
@@ -161,18 +159,6 @@ def test_channels_share_one_alignment():
     x = harmonic(180.0, 48000, 0.5) + 0.05 * np.random.default_rng(7).normal(size=24000).astype(np.float32)
     y = time_stretch(np.stack([x, -0.5 * x]), 48000, ratio=0.9)
     np.testing.assert_allclose(y[1], -0.5 * y[0], atol=1e-6)
-
-
-def test_real_time_factor(speech):
-    x, sr = speech
-    time_stretch(x[:sr], sr, ratio=1.1)                        # compile / load the cache
-    for name, sig, rate in [("22.05 kHz mono", x, sr),
-                            ("44.1 kHz stereo", np.stack([np.repeat(x, 2)] * 2), 2 * sr)]:
-        t0 = time.perf_counter()
-        time_stretch(sig, rate, ratio=1.1)
-        rtf = (time.perf_counter() - t0) / (sig.shape[-1] / rate)
-        print(f"RTF {name}: {rtf:.4f}")
-        assert rtf < 0.5                                       # loose: shared CI machines
 
 
 # --- errors and the time map ---------------------------------------------------------------------

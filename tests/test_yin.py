@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from voxpost.dsp.yin import yin, yin_reference
-from voxpost.voice import vocoder
+from voxpost.voice import analysis
 
 
 def harmonic(f0_hz: float, sample_rate: int, seconds: float = 1.0, *, seed: int = 0) -> np.ndarray:
@@ -36,7 +36,7 @@ def test_kernel_equals_reference():
 @pytest.mark.parametrize("sample_rate", [16000, 22050, 48000])
 @pytest.mark.parametrize("f0_hz", [82.0, 147.5, 262.0, 440.0])
 def test_harmonic_tone_f0_within_one_percent(sample_rate, f0_hz):
-    frames = vocoder.analyse(harmonic(f0_hz, sample_rate), sample_rate)
+    frames = analysis.analyse(harmonic(f0_hz, sample_rate), sample_rate)
     inner = frames.f0_hz[10:-10]
     assert np.all(inner > 0), "every inner frame of a tone is voiced"
     assert np.max(np.abs(inner / f0_hz - 1)) < 0.01
@@ -45,16 +45,16 @@ def test_harmonic_tone_f0_within_one_percent(sample_rate, f0_hz):
 def test_noise_and_silence_are_unvoiced():
     rng = np.random.default_rng(2)
     noise = (0.1 * rng.standard_normal(16000)).astype(np.float32)
-    assert vocoder.analyse(noise, 16000).voiced.mean() < 0.05
-    silent = vocoder.analyse(np.zeros(16000, np.float32), 16000)
-    assert not silent.voiced.any() and np.all(silent.log_amp == vocoder.LOG_FLOOR)
+    assert analysis.analyse(noise, 16000).voiced.mean() < 0.05
+    silent = analysis.analyse(np.zeros(16000, np.float32), 16000)
+    assert not silent.voiced.any() and np.all(silent.log_amp == analysis.LOG_FLOOR)
 
 
 def test_speech_f0_plausible(corpus):
     import soundfile as sf
 
     x, sr = sf.read(corpus / "speech" / "LJ001-0001.wav", dtype="float32")
-    frames = vocoder.analyse(x, sr)
+    frames = analysis.analyse(x, sr)
     f0 = frames.f0_hz[frames.voiced]
     # LJ Speech's reader: a female voice, median F0 near 210 Hz, about half the frames voiced
     assert 180 < np.median(f0) < 240

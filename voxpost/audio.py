@@ -7,11 +7,16 @@ timecode (samples since midnight, as Broadcast WAV stores it) and metadata (``be
 
 Examples
 --------
->>> from voxpost.audio import load, save
->>> take = load("take.wav")                        # doctest: +SKIP
->>> take.channels, take.sample_rate, take.timecode()  # doctest: +SKIP
+>>> import numpy as np
+>>> from voxpost.audio import Audio, load, save
+>>> tone = np.sin(2 * np.pi * 440 * np.arange(4800) / 48000).astype(np.float32)
+>>> save(Audio(np.stack([tone, tone]), 48000, timecode_samples=36000 * 48000), "take.wav")
+PosixPath('take.wav')
+>>> take = load("take.wav")
+>>> take.channels, take.sample_rate, take.timecode()
 (2, 48000, '10:00:00:00')
->>> save(take, "take-copy.flac")                   # doctest: +SKIP
+>>> save(take, "take-copy.flac")
+PosixPath('take-copy.flac')
 """
 
 from __future__ import annotations

@@ -102,8 +102,12 @@ def read_layout(path: str | Path) -> WavLayout:
 
     Examples
     --------
-    >>> layout = read_layout("take.wav")          # doctest: +SKIP
-    >>> layout.bext.time_reference / layout.sample_rate  # seconds since midnight  # doctest: +SKIP
+    >>> import numpy as np
+    >>> from voxpost.audio import Audio, save
+    >>> _ = save(Audio(np.zeros((1, 4800), np.float32), 48000, timecode_samples=36000 * 48000), "take.wav")
+    >>> layout = read_layout("take.wav")
+    >>> layout.bext.time_reference / layout.sample_rate  # seconds since midnight
+    36000.0
     """
     path = Path(path)
     size = path.stat().st_size

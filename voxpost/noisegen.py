@@ -20,9 +20,16 @@ same seed gives the same array:
   intonated f0, switched between random vowel formant filters per syllable, with fricative
   noise and pauses).  It is speech-like in spectrum and modulation, but not real speech.
 
+>>> import numpy as np
+>>> from voxpost.noisegen import KINDS, mix_at_snr
 >>> rng = np.random.default_rng(0)
 >>> noise = KINDS["hum"](2.0, 16000, rng)
->>> noisy = mix_at_snr(speech, noise, 5.0)        # doctest: +SKIP
+>>> speech = KINDS["babble"](2.0, 16000, rng)
+>>> noisy = mix_at_snr(speech, noise, 5.0)
+>>> noisy.shape, noisy.dtype
+((32000,), dtype('float32'))
+>>> round(float(10 * np.log10(np.sum(speech ** 2) / np.sum((noisy - speech) ** 2))), 1)
+5.0
 """
 
 from __future__ import annotations

@@ -50,9 +50,15 @@ class AudioReader:
 
     Examples
     --------
-    >>> with AudioReader("reel1.wav") as r:            # doctest: +SKIP
+    >>> import numpy as np
+    >>> from voxpost.audio import Audio, save
+    >>> _ = save(Audio(np.full((2, 120000), 0.25, np.float32), 48000), "reel1.wav")
+    >>> peak = 0.0
+    >>> with AudioReader("reel1.wav") as r:
     ...     for block in r.blocks(48000):
-    ...         peak = max(peak, abs(block).max())
+    ...         peak = max(peak, float(np.abs(block).max()))
+    >>> r.channels, r.frames, peak
+    (2, 120000, 0.25)
     """
 
     def __init__(self, path: str | os.PathLike) -> None:

@@ -40,11 +40,9 @@ The limiter guarantees the true-peak ceiling in both modes.
 
 Dialogue gating
 ---------------
-``dialogue_gated=True`` (Netflix-style) measures loudness only over speech. No VAD is wired in
-yet, so speech frames come from an interim energy/voicing detector (:func:`speech_mask`):
-40 ms frames, speech where the frame is >= 9 dB above the noise floor and voiced (normalised
-autocorrelation >= 0.45 at a 62-400 Hz pitch lag), dilated by 200 ms for the consonants.
-It is to be replaced by silero-vad; it will be fooled by tonal music and by voiced non-speech.
+``dialogue_gated=True`` (Netflix-style) measures loudness only over speech: the 400 ms gating
+blocks at least half inside the speech regions Silero VAD finds (:mod:`voxpost.speech.vad`, the
+detector the whole engine uses, on onnxruntime; :func:`voxpost.clean.meter.speech_mask`).
 """
 
 from __future__ import annotations
@@ -55,8 +53,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from voxpost.clean.meter import (_as_array, _channel_weights, _db, k_weighting_sos, measure_loudness,  # noqa: F401
-                                 measure_stream)
+from voxpost.clean.bs1770 import _as_array, _channel_weights, _db, k_weighting_sos  # noqa: F401
+from voxpost.clean.meter import measure_loudness, measure_stream
 from voxpost.dsp import truepeak as tp
 from voxpost.dsp.biquad import sosfilt
 from voxpost.stage import Chain, Stage, param, register
@@ -156,7 +154,7 @@ class Loudness(Stage):
     ceiling_dbtp: float = param(-1.0, min=-30.0, max=0.0, help="true-peak ceiling (dBTP)")
     mode: str = param("integrated", choices=("integrated", "short_term"),
                       help="integrated: two-pass, fit() first; short_term: live, adaptive")
-    dialogue_gated: bool = param(False, help="measure over speech only (interim energy/voicing detector)")
+    dialogue_gated: bool = param(False, help="measure over speech only (Silero VAD)")
     max_gain_db: float = param(20.0, min=0.0, max=60.0, help="largest boost applied (dB)")
     lookahead_ms: float = param(1.5, min=0.1, max=20.0, help="limiter lookahead (ms)")
     release_ms: float = param(50.0, min=1.0, max=2000.0, help="limiter release (ms)")

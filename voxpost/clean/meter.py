@@ -1,6 +1,8 @@
-"""Loudness measurement: BS.1770 integrated loudness (pyloudnorm's meter and our own gating),
-true peak (4x oversampled, :mod:`voxpost.dsp.truepeak`), sample peak, EBU Tech 3342 loudness
-range, and dialogue-gated loudness with an interim speech detector (to be replaced by silero-vad).
+"""Loudness meters of a programme, whole or streamed in flat memory: BS.1770 integrated loudness
+(pyloudnorm's meter, and our own gating from :mod:`voxpost.clean.bs1770`), true peak (4x
+oversampled, :mod:`voxpost.dsp.truepeak`), sample peak, EBU Tech 3342 loudness range, and
+dialogue-gated loudness: 400 ms blocks at least half inside the speech that Silero VAD
+(:mod:`voxpost.speech.vad`, the engine's one speech detector, on onnxruntime) finds.
 """
 
 from __future__ import annotations
@@ -11,183 +13,40 @@ from typing import Any
 
 import numpy as np
 
+from voxpost.clean.bs1770 import (_as_array, _channel_weights, _db, _gated, _lra, integrated_loudness, k_weighting_sos,
+                                  loudness_range)
 from voxpost.dsp import truepeak as tp
 
-#: Absolute gate of BS.1770 (LUFS).
-ABSOLUTE_GATE = -70.0
 
+# -- speech gating (Silero VAD) -------------------------------------------------------------
 
-def _db(x: float) -> float:
-    return 20.0 * math.log10(x) if x > 0 else -math.inf
+def speech_mask(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Speech samples of a programme, bool ``[frames]``: inside the regions Silero VAD finds in its
+    mono mix (:func:`voxpost.speech.vad.speech_regions`, default thresholds and padding)."""
+    from voxpost.speech.vad import speech_regions
 
-
-def _as_array(samples: Any, sample_rate: int | None) -> tuple[np.ndarray, int]:
-    """Accept an Audio, an array [channels, frames] (or 1-D), or an iterable of blocks."""
-    if hasattr(samples, "samples") and hasattr(samples, "sample_rate"):
-        return np.asarray(samples.samples, np.float32), int(sample_rate or samples.sample_rate)
-    if sample_rate is None:
-        raise TypeError("sample_rate is required unless an Audio is given")
-    if not isinstance(samples, np.ndarray) and isinstance(samples, Iterable):
-        blocks = [np.atleast_2d(np.asarray(b, np.float32)) for b in samples]
-        samples = np.concatenate(blocks, axis=1) if blocks else np.zeros((1, 0), np.float32)
-    x = np.atleast_2d(np.asarray(samples, np.float32))
-    return x, int(sample_rate)
-
-
-# -- K-weighting and BS.1770 gating ---------------------------------------------------------
-
-def k_weighting_sos(sample_rate: int) -> np.ndarray:
-    """BS.1770 K-weighting as two biquads ``[2, 6]``: the +4 dB high shelf and the RLB high-pass.
-
-    Designed at any rate with the RBJ cookbook (bilinear) forms and the parameters of
-    pyloudnorm's default ``"K-weighting"`` meter (shelf 1500 Hz, +4 dB, Q 1/sqrt(2); high-pass
-    38 Hz, Q 0.5), normalised with :func:`scipy.signal.tf2sos`, so our short-term/gated figures
-    agree with :func:`measure_loudness`. (At 48 kHz the coefficients differ from those printed in
-    BS.1770 in the 3rd-4th decimal; the magnitude responses agree to a few hundredths of a dB.)
-    """
-    from scipy import signal
-
-    fs = float(sample_rate)
-    # high shelf
-    A = 10 ** (4.0 / 40.0)
-    w0 = 2 * math.pi * 1500.0 / fs
-    alpha = math.sin(w0) / (2 * (1 / math.sqrt(2)))
-    c = math.cos(w0)
-    b = [A * ((A + 1) + (A - 1) * c + 2 * math.sqrt(A) * alpha),
-         -2 * A * ((A - 1) + (A + 1) * c),
-         A * ((A + 1) + (A - 1) * c - 2 * math.sqrt(A) * alpha)]
-    a = [(A + 1) - (A - 1) * c + 2 * math.sqrt(A) * alpha,
-         2 * ((A - 1) - (A + 1) * c),
-         (A + 1) - (A - 1) * c - 2 * math.sqrt(A) * alpha]
-    shelf = signal.tf2sos(b, a)
-    # RLB high-pass
-    w0 = 2 * math.pi * 38.0 / fs
-    alpha = math.sin(w0) / (2 * 0.5)
-    c = math.cos(w0)
-    b = [(1 + c) / 2, -(1 + c), (1 + c) / 2]
-    a = [1 + alpha, -2 * c, 1 - alpha]
-    hp = signal.tf2sos(b, a)
-    return np.ascontiguousarray(np.vstack([shelf, hp]), np.float64)
-
-
-def _channel_weights(channels: int) -> np.ndarray:
-    """BS.1770 channel weights: 1.0, and 1.41 for the surrounds of a 5.0/5.1 layout (L R C [LFE] Ls Rs)."""
-    g = np.ones(channels)
-    if channels == 5:
-        g[3:5] = 1.41
-    elif channels == 6:  # L R C LFE Ls Rs: LFE excluded
-        g[3] = 0.0
-        g[4:6] = 1.41
-    return g
-
-
-def _k_power(x: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Channel-weighted K-weighted power per sample, float64 [frames]."""
-    from scipy import signal
-
-    y = signal.sosfilt(k_weighting_sos(sample_rate), np.asarray(x, np.float64), axis=1)
-    return (_channel_weights(x.shape[0])[:, None] * y * y).sum(axis=0)
-
-
-def _block_powers(power: np.ndarray, sample_rate: int, seconds: float, step: float) -> np.ndarray:
-    size, hop = int(round(seconds * sample_rate)), int(round(step * sample_rate))
-    if power.size < size:
-        return np.array([power.mean()]) if power.size else np.zeros(0)
-    csum = np.concatenate([[0.0], np.cumsum(power)])
-    starts = np.arange(0, power.size - size + 1, hop)
-    return (csum[starts + size] - csum[starts]) / size
-
-
-def _gated(z: np.ndarray, relative_lu: float) -> float:
-    """BS.1770 gating of block mean-squares ``z``: absolute -70 LUFS, then ``relative_lu`` below."""
-    if z.size == 0:
-        return -math.inf
-    lj = -0.691 + 10 * np.log10(np.maximum(z, 1e-300))
-    z = z[lj > ABSOLUTE_GATE]
-    if z.size == 0:
-        return -math.inf
-    rel = -0.691 + 10 * math.log10(z.mean()) - relative_lu
-    lj = -0.691 + 10 * np.log10(z)
-    z = z[lj > rel]
-    return -0.691 + 10 * math.log10(z.mean()) if z.size else -math.inf
-
-
-def integrated_loudness(samples: np.ndarray, sample_rate: int, *, mask: np.ndarray | None = None) -> float:
-    """BS.1770-4 integrated loudness (LUFS) of ``[channels, frames]``; -inf for silence.
-
-    Our own implementation (checked against pyloudnorm in the tests); ``mask`` [frames] bool
-    restricts it to 400 ms blocks at least half inside the mask (dialogue gating).
-    Signals shorter than one 400 ms block are measured as a single ungated-by-time block.
-    """
     x, fs = _as_array(samples, sample_rate)
-    p = _k_power(x, fs)
-    z = _block_powers(p, fs, 0.4, 0.1)
-    if mask is not None and z.size:
-        m = _block_powers(np.asarray(mask, np.float64), fs, 0.4, 0.1)
-        z = z[m >= 0.5]
-    return _gated(z, 10.0)
-
-
-def loudness_range(samples: np.ndarray, sample_rate: int) -> float:
-    """EBU Tech 3342 loudness range (LU): 3 s short-term blocks every 100 ms, gated -70 / -20, P95 - P10."""
-    x, fs = _as_array(samples, sample_rate)
-    return _lra(_block_powers(_k_power(x, fs), fs, 3.0, 0.1))
-
-
-def _lra(z: np.ndarray) -> float:
-    """Loudness range from 3 s short-term block powers (gated -70 LUFS and -20 LU; P95 - P10)."""
-    if z.size == 0:
-        return 0.0
-    lj = -0.691 + 10 * np.log10(np.maximum(z, 1e-300))
-    z = z[lj > ABSOLUTE_GATE]
-    if z.size == 0:
-        return 0.0
-    rel = -0.691 + 10 * math.log10(z.mean()) - 20.0
-    lj = -0.691 + 10 * np.log10(z)
-    lj = lj[lj > rel]
-    if lj.size < 2:
-        return 0.0
-    return float(np.percentile(lj, 95) - np.percentile(lj, 10))
-
-
-# -- interim speech detector ----------------------------------------------------------------
-
-def speech_mask(samples: np.ndarray, sample_rate: int, *, frame_s: float = 0.04, voicing: float = 0.45,
-                above_floor_db: float = 9.0, hangover_s: float = 0.2) -> np.ndarray:
-    """Interim energy/voicing speech detector (until silero-vad is wired in): bool mask [frames].
-
-    Frames of ``frame_s`` (hop = frame): RMS level, noise floor = 10th percentile level,
-    voicing = largest normalised autocorrelation at a 2.5-16 ms lag (62-400 Hz pitch).
-    Speech frames are voiced and ``above_floor_db`` over the floor (and above -60 dBFS); the
-    mask is dilated by ``hangover_s`` each side and re-limited to frames above the floor, so
-    unvoiced consonants next to voiced speech count, isolated noise does not.
-    """
-    x, fs = _as_array(samples, sample_rate)
-    mono = x.astype(np.float64).mean(axis=0)
-    n = max(1, int(round(frame_s * fs)))
-    count = mono.size // n
-    mask = np.zeros(mono.size, bool)
-    if count == 0:
-        return mask
-    frames = mono[: count * n].reshape(count, n)
-    frames = frames - frames.mean(axis=1, keepdims=True)
-    energy = (frames ** 2).mean(axis=1)
-    level = 10 * np.log10(energy + 1e-20)
-    floor = np.percentile(level, 10)
-    spec = np.fft.rfft(frames * np.hanning(n), 2 * n, axis=1)
-    ac = np.fft.irfft(np.abs(spec) ** 2, axis=1)[:, :n]
-    lo, hi = max(1, int(fs / 400.0)), min(n - 1, int(fs / 62.5))
-    voiced = np.zeros(count)
-    if hi > lo:
-        voiced = ac[:, lo:hi + 1].max(axis=1) / np.maximum(ac[:, 0], 1e-30)
-    loud = (level > floor + above_floor_db) & (level > -60.0)
-    speech = loud & (voiced >= voicing)
-    hang = int(math.ceil(hangover_s / frame_s))
-    if hang and speech.any():
-        speech = np.convolve(speech.astype(float), np.ones(2 * hang + 1), "same") > 0
-        speech &= level > floor + above_floor_db / 2
-    mask[: count * n] = np.repeat(speech, n)
+    mask = np.zeros(x.shape[1], bool)
+    for a, b in zip(*_region_samples(speech_regions(x, fs), fs)):      # one slice per region
+        mask[a:b] = True
     return mask
+
+
+def _region_samples(regions: list[tuple[float, float]], sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end sample of each ``(start_s, end_s)`` region, as two int64 arrays."""
+    r = np.asarray(regions, np.float64).reshape(-1, 2)
+    return np.round(r[:, 0] * sample_rate).astype(np.int64), np.round(r[:, 1] * sample_rate).astype(np.int64)
+
+
+def _speech_before(t: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Samples of speech before each position ``t``, for sorted disjoint regions ``[a, b)``."""
+    t = np.asarray(t, np.int64)
+    if a.size == 0:
+        return np.zeros(t.shape, np.int64)
+    cum = np.concatenate([[0], np.cumsum(b - a)])
+    k = np.searchsorted(a, t, side="right") - 1                   # the last region starting at or before t
+    kk = np.maximum(k, 0)
+    return cum[kk] + np.where(k >= 0, np.clip(t - a[kk], 0, b[kk] - a[kk]), 0)
 
 
 # -- measurement ----------------------------------------------------------------------------
@@ -199,7 +58,7 @@ def measure_loudness(samples: Any, sample_rate: int | None = None, *, dialogue_g
     Returns ``integrated_lufs`` (pyloudnorm's BS.1770 meter; for files shorter than 400 ms our
     single-block estimate), ``true_peak_dbtp`` (4x oversampled, :mod:`voxpost.dsp.truepeak`),
     ``sample_peak_dbfs``, ``loudness_range_lu`` (EBU 3342, when ``lra``) and, with
-    ``dialogue_gated``, ``dialogue_lufs`` and ``speech_fraction`` (interim detector).
+    ``dialogue_gated``, ``dialogue_lufs`` and ``speech_fraction`` (over the VAD's speech, :func:`speech_mask`).
     Silence gives ``-inf`` levels, never NaN. An iterable of blocks is measured as it streams
     (:class:`LoudnessAccumulator`, flat memory; within a few thousandths of a LU of pyloudnorm).
     """
@@ -244,22 +103,26 @@ class LoudnessAccumulator:
     a 90-minute programme is 54,000 floats, whatever its rate and channel count). At the end,
     400 ms gating blocks with 75 % overlap are the means of 4 consecutive sub-blocks (3 s
     short-term blocks for the loudness range: 30), gated at -70 LUFS and -10 LU relative
-    (-20 LU for LRA). True and sample peaks are running maxima. With ``dialogue_gated`` the
-    interim speech detector (:func:`speech_mask`) keeps one level and one voicing value per
-    40 ms frame, decides at the end (its noise floor is a percentile over the whole programme),
-    and gates the 400 ms blocks at least half inside speech.
+    (-20 LU for LRA). True and sample peaks are running maxima. With ``dialogue_gated`` the mono
+    mix streams through Silero VAD (resampled to 16 kHz with a soxr stream, the same samples
+    :func:`speech_mask` sees), one probability per 32 ms frame is kept, the speech regions are
+    decided at the end, and the 400 ms blocks at least half inside speech are gated.
+    :meth:`result` closes that stream: add no block after it.
 
     Where 100 ms is not a whole number of samples (e.g. 11025 Hz) sub-blocks are
     ``round(0.1 * fs)`` samples long; pyloudnorm truncates its 400 ms bounds, so the two can
     differ by a few thousandths of a LU there.
 
-    >>> acc = LoudnessAccumulator(48000, 2)                 # doctest: +SKIP
-    >>> for block in reader.blocks(65536): acc.add(block)   # doctest: +SKIP
-    >>> acc.result()["integrated_lufs"]                     # doctest: +SKIP
+    >>> import numpy as np
+    >>> tone = 0.1 * np.sin(2 * np.pi * 1000 * np.arange(5 * 48000) / 48000)   # 1 kHz, peak -20 dBFS
+    >>> acc = LoudnessAccumulator(48000, 2)
+    >>> for i in range(0, tone.size, 65536):
+    ...     acc.add(np.stack([tone[i:i + 65536]] * 2).astype(np.float32))
+    >>> round(acc.result()["integrated_lufs"], 1)   # BS.1770: that sine on both channels reads its peak level
+    -20.0
     """
 
     SUB_S = 0.1
-    FRAME_S = 0.04
 
     def __init__(self, sample_rate: int, channels: int, *, dialogue_gated: bool = False, lra: bool = True,
                  peaks: bool = True) -> None:
@@ -279,10 +142,16 @@ class LoudnessAccumulator:
             self.true_peak = 0.0
             self.sample_peak = 0.0
         if dialogue_gated:
-            self.frame = max(1, int(round(self.FRAME_S * self.fs)))
-            self._mono = np.zeros(0)
-            self._levels: list[np.ndarray] = []
-            self._voiced: list[np.ndarray] = []
+            import soxr
+
+            from voxpost.speech import vad
+
+            self._vad = vad.VoiceActivity()
+            self._to_vad = (None if self.fs == vad.RATE else
+                            soxr.ResampleStream(self.fs, vad.RATE, 1, dtype="float32", quality="VHQ"))
+            self._probs: list[np.ndarray] = []
+            self._vad_samples = 0
+            self._regions: list[tuple[float, float]] | None = None
 
     def add(self, block: np.ndarray) -> None:
         """Add one ``[channels, frames]`` block (float)."""
@@ -292,6 +161,8 @@ class LoudnessAccumulator:
         n = x.shape[1]
         if n == 0:
             return
+        if self.dialogue_gated and self._regions is not None:
+            raise RuntimeError("the speech regions were decided by result(): add every block before it")
         if x.shape[0] != self.channels:
             raise ValueError(f"block has {x.shape[0]} channels, the accumulator {self.channels}")
         self.frames += n
@@ -322,22 +193,19 @@ class LoudnessAccumulator:
             self.sample_peak = max(self.sample_peak, float(np.abs(x32).max()))
             self.true_peak = max(self.true_peak, float(tp.truepeak_block(x32, self.poly, self.hist).max()))
         if self.dialogue_gated:
-            self._add_frames(x.mean(axis=0))
+            self._add_vad(x.mean(axis=0).astype(np.float32))
 
-    def _add_frames(self, mono: np.ndarray) -> None:
-        buf = np.concatenate([self._mono, mono])
-        count = buf.size // self.frame
-        if count:
-            level, voiced = _frame_features(buf[: count * self.frame].reshape(count, self.frame), self.fs)
-            self._levels.append(level)
-            self._voiced.append(voiced)
-        self._mono = buf[count * self.frame:]
+    def _add_vad(self, mono: np.ndarray, *, last: bool = False) -> None:
+        if self._to_vad is not None:
+            mono = self._to_vad.resample_chunk(mono, last=last)
+        self._vad_samples += mono.size
+        self._probs.append(self._vad.probabilities(mono))
 
     def stored_floats(self) -> int:
-        """How many numbers the accumulator holds (grows by 10 per second, 35 with dialogue gating)."""
+        """How many numbers the accumulator holds (grows by 10 per second, 41 with dialogue gating)."""
         n = len(self._subs) + self._tail_power.size
         if self.dialogue_gated:
-            n += 2 * sum(a.size for a in self._levels) + self._mono.size
+            n += sum(p.size for p in self._probs)
         return n
 
     # -- results ------------------------------------------------------------------------------
@@ -349,12 +217,19 @@ class LoudnessAccumulator:
         c = np.concatenate([[0.0], np.cumsum(s)])
         return (c[k:] - c[:-k]) / k
 
-    def _speech_frames(self) -> np.ndarray:
-        if not self._levels:
-            return np.zeros(0, bool)
-        return _speech_decision(np.concatenate(self._levels), np.concatenate(self._voiced))
+    def speech_regions(self) -> list[tuple[float, float]]:
+        """The VAD's speech regions ``(start_s, end_s)``; the first call ends the VAD stream."""
+        from voxpost.speech import vad
 
-    def integrated(self, speech: np.ndarray | None = None) -> float:
+        if self._regions is None:
+            self._add_vad(np.zeros(0, np.float32), last=True)
+            self._probs.append(self._vad.probabilities(np.zeros((-self._vad_samples) % vad.FRAME, np.float32)))
+            self._regions = vad.regions_from_probabilities(np.concatenate(self._probs),
+                                                           duration_s=self.frames / self.fs)
+        return self._regions
+
+    def integrated(self, speech: list[tuple[float, float]] | None = None) -> float:
+        """Integrated loudness (LUFS); with ``speech`` regions, over the blocks at least half inside them."""
         if len(self._subs) < 4:
             p = self._tail_power
             return _gated(np.array([p.mean()]) if p.size else np.zeros(0), 10.0)
@@ -367,18 +242,11 @@ class LoudnessAccumulator:
             z = z[self._block_speech_fraction(speech, z.size) >= 0.5]
         return _gated(z, 10.0)
 
-    def _block_speech_fraction(self, speech: np.ndarray, nblocks: int) -> np.ndarray:
-        """Fraction of samples inside speech frames for each 400 ms gating block."""
-        n, sub = self.frame, self.sub
-        cs = np.concatenate([[0], np.cumsum(speech.astype(np.int64))])
-
-        def masked_upto(t: np.ndarray) -> np.ndarray:
-            f = np.minimum(t // n, speech.size)
-            part = np.where(f < speech.size, (t - f * n) * speech[np.minimum(f, speech.size - 1)], 0)
-            return n * cs[f] + part
-
-        starts = np.arange(nblocks) * sub
-        return (masked_upto(starts + 4 * sub) - masked_upto(starts)) / (4 * sub)
+    def _block_speech_fraction(self, speech: list[tuple[float, float]], nblocks: int) -> np.ndarray:
+        """Fraction of samples inside the speech regions for each 400 ms gating block."""
+        a, b = _region_samples(speech, self.fs)
+        starts = np.arange(nblocks) * self.sub
+        return (_speech_before(starts + 4 * self.sub, a, b) - _speech_before(starts, a, b)) / (4 * self.sub)
 
     def loudness_range(self) -> float:
         return _lra(self._blocks(int(round(3.0 / self.SUB_S))))
@@ -392,36 +260,11 @@ class LoudnessAccumulator:
         if self.lra:
             out["loudness_range_lu"] = self.loudness_range()
         if self.dialogue_gated:
-            speech = self._speech_frames()
-            out["speech_fraction"] = float(speech.sum() * self.frame / self.frames) if self.frames else 0.0
-            out["dialogue_lufs"] = self.integrated(speech) if speech.any() else out["integrated_lufs"]
+            speech = self.speech_regions()
+            inside = _speech_before(self.frames, *_region_samples(speech, self.fs))
+            out["speech_fraction"] = float(inside) / self.frames if self.frames else 0.0
+            out["dialogue_lufs"] = self.integrated(speech) if speech else out["integrated_lufs"]
         return out
-
-
-def _frame_features(frames: np.ndarray, fs: int) -> tuple[np.ndarray, np.ndarray]:
-    """Level (dB) and voicing (largest normalised autocorrelation at a 62-400 Hz lag) per frame."""
-    n = frames.shape[1]
-    frames = frames - frames.mean(axis=1, keepdims=True)
-    level = 10 * np.log10((frames ** 2).mean(axis=1) + 1e-20)
-    spec = np.fft.rfft(frames * np.hanning(n), 2 * n, axis=1)
-    ac = np.fft.irfft(np.abs(spec) ** 2, axis=1)[:, :n]
-    lo, hi = max(1, int(fs / 400.0)), min(n - 1, int(fs / 62.5))
-    voiced = np.zeros(frames.shape[0])
-    if hi > lo:
-        voiced = ac[:, lo:hi + 1].max(axis=1) / np.maximum(ac[:, 0], 1e-30)
-    return level, voiced
-
-
-def _speech_decision(level: np.ndarray, voiced: np.ndarray, *, voicing: float = 0.45, above_floor_db: float = 9.0,
-                     hang: int = 5) -> np.ndarray:
-    """Speech frames from per-frame level and voicing (see :func:`speech_mask`)."""
-    floor = np.percentile(level, 10)
-    loud = (level > floor + above_floor_db) & (level > -60.0)
-    speech = loud & (voiced >= voicing)
-    if hang and speech.any():
-        speech = np.convolve(speech.astype(float), np.ones(2 * hang + 1), "same") > 0
-        speech &= level > floor + above_floor_db / 2
-    return speech
 
 
 def measure_stream(blocks: Iterable[np.ndarray], sample_rate: int, channels: int | None = None, *,

@@ -150,7 +150,13 @@ def rythmo_png(report: dict, path, *, row_s: float = 12.0, rows_per_page: int = 
 
     Examples
     --------
-    >>> rythmo_png(report, "reel1-rythmo.png")                          # doctest: +SKIP
+    >>> words = [{"word": "Bonjour", "start": 1.02, "end": 1.4}, {"word": "Paul", "start": 1.45, "end": 1.7}]
+    >>> line = {"index": 1, "text": "Bonjour Paul", "window_start": 1.0, "window_end": 1.7, "start": 1.02,
+    ...         "end": 1.7, "status": "ok", "words": words}
+    >>> report = {"fps": 25.0, "original": "reel1.wav", "duration_s": 30.0, "lines": [line]}
+    >>> rythmo_png(report, "reel1-rythmo.png")
+    [PosixPath('reel1-rythmo.png')]
+    >>> rythmo_png(report, "reel1-rythmo.png", row_s=0.5, rows_per_page=1)   # the line spans two rows
     [PosixPath('reel1-rythmo.png'), PosixPath('reel1-rythmo-p2.png')]
     """
     import matplotlib

@@ -103,7 +103,12 @@ def read_script(path, *, duration_s: float | None = None, fps: float | None = No
 
     Examples
     --------
-    >>> script = read_script("episode1.srt", duration_s=1320.0)  # doctest: +SKIP
+    >>> from pathlib import Path
+    >>> _ = Path("episode1.srt").write_text("1\\n00:00:01,000 --> 00:00:02,500\\nBonjour, Paul.\\n\\n"
+    ...                                     "2\\n00:00:03,000 --> 00:00:04,200\\nTu viens ?\\n", encoding="utf-8")
+    >>> script = read_script("episode1.srt", duration_s=1320.0)
+    >>> [(line.text, line.start_s, line.end_s) for line in script.lines]
+    [('Bonjour, Paul.', 1.0, 2.5), ('Tu viens ?', 3.0, 4.2)]
     """
     path = Path(path)
     parser = {".srt": parse_srt, ".csv": parse_csv, ".tsv": parse_csv}.get(path.suffix.lower())

@@ -82,8 +82,11 @@ def to_otio(report: dict, *, name: str = "voxpost dub"):
 
     Examples
     --------
-    >>> tl = to_otio(report)                                            # doctest: +SKIP
-    >>> [t.name for t in tl.tracks]                                     # doctest: +SKIP
+    >>> line = {"index": 1, "text": "Bonjour Paul", "start": 1.02, "end": 1.7, "status": "ok"}
+    >>> report = {"original": "reel1.wav", "stem": "reel1-dub.wav", "mix": "reel1-mix.wav",
+    ...           "sample_rate": 48000, "duration_s": 30.0, "lines": [line]}
+    >>> tl = to_otio(report)
+    >>> [t.name for t in tl.tracks]
     ['original', 'dub', 'mix']
     """
     import opentimelineio as otio
@@ -147,7 +150,10 @@ def write_otio(report: dict, path, *, overwrite: bool = False) -> Path:
 
     Examples
     --------
-    >>> write_otio(report, "reel1-dub.otio", overwrite=True)            # doctest: +SKIP
+    >>> line = {"index": 1, "text": "Bonjour Paul", "start": 1.02, "end": 1.7, "status": "ok"}
+    >>> report = {"original": "reel1.wav", "stem": "reel1-dub.wav", "sample_rate": 48000,
+    ...           "duration_s": 30.0, "lines": [line]}
+    >>> write_otio(report, "reel1-dub.otio", overwrite=True)
     PosixPath('reel1-dub.otio')
     """
     import opentimelineio as otio

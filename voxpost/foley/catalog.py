@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-
+# importing a model module registers its models; this order is the catalogue's order
+from voxpost.foley import steps, doors, impacts, weather, textures  # noqa: F401, I001
 from voxpost.foley.model import REGISTRY, SoundModel
-
-#: Modules that define and register sound models.
-MODULES = ("voxpost.foley.steps", "voxpost.foley.impacts", "voxpost.foley.weather", "voxpost.foley.textures")
-
-for _name in MODULES:
-    importlib.import_module(_name)
 
 
 def models() -> dict[str, SoundModel]:

@@ -11,9 +11,9 @@ written as a 24-bit Broadcast WAV named by the Universal Category System, with a
 
 Examples
 --------
->>> takes = generate("three knocks on a wooden door", "out", variations=2)   # doctest: +SKIP
->>> [t.path.name for t in takes]                                             # doctest: +SKIP
-['DOORKnck_Wood Door Knock_VOXPOST_T01.wav', 'DOORKnck_Wood Door Knock_VOXPOST_T02.wav']
+>>> takes = generate("three knocks on a wooden door", "out", duration_s=2.0, variations=2)
+>>> [t.path.name for t in takes]
+['DOORKnck_Knocks on Wooden Door 3x_VOXPOST_T01.wav', 'DOORKnck_Knocks on Wooden Door 3x_VOXPOST_T02.wav']
 """
 
 from __future__ import annotations

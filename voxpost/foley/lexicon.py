@@ -1,4 +1,4 @@
-"""The foley prompt lexicon: synonyms, adjectives, distances, spaces, numbers and the patterns
+"""The foley prompt lexicon: synonyms, adjectives, distances, numbers and the patterns
 :mod:`voxpost.foley.prompt` reads a prompt with. Data only; the parser is in ``prompt.py``."""
 
 from __future__ import annotations
@@ -67,14 +67,6 @@ DISTANCES = {"right next to": 0.3, "close up": 0.3, "up close": 0.3, "very close
              "distant": 50.0, "far": 50.0, "far away": 100.0, "far off": 100.0, "very far": 300.0,
              "miles away": 1000.0, "far in the distance": 150.0}
 GAINS = {"in the background": -8.0, "background": -8.0, "barely audible": -14.0, "faintly": -10.0}
-
-#: Spaces known even when :mod:`voxpost.foley.space` is not installed yet.
-SPACES = ("dry", "small room", "hall", "church", "street", "forest", "open field")
-SPACE_ALIASES = {"room": "small room", "bedroom": "small room", "kitchen": "small room", "office": "small room",
-                  "corridor": "hall", "hallway": "hall", "auditorium": "hall", "cathedral": "church",
-                  "chapel": "church", "alley": "street", "city": "street", "town": "street", "woods": "forest",
-                  "outdoors": "open field", "outside": "open field", "field": "open field",
-                  "meadow": "open field", "studio": "dry", "anechoic": "dry"}
 
 NUMBERS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve "
                                        "thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty".split())}

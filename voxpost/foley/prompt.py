@@ -13,22 +13,23 @@ knocks", "a dozen shots") to event models; distances ("distant", "5 metres away"
 
 Examples
 --------
->>> plan = parse("three knocks on a wooden door")      # doctest: +SKIP
+>>> plan = parse("three knocks on a wooden door")
 >>> plan.layers[0].model, plan.layers[0].count
 ('door_knock', 3)
 """
 
 from __future__ import annotations
 
-import difflib
-import importlib
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from voxpost.foley.lexicon import (ADJECTIVES, AXIS_PARAMS, COUNT_PHRASES, DISTANCE_RE, DISTANCES, DURATION_RE, GAINS,
-                                   NUMBERS, SPACE_ALIASES, SPACES, SPLIT_RE, STOP, SYNONYMS, TIMES_RE)
-from voxpost.foley.model import REGISTRY, FoleyError, SoundModel
+                                   NUMBERS, SPLIT_RE, STOP, SYNONYMS, TIMES_RE)
+from voxpost.foley import catalog
+from voxpost.foley.model import FoleyError, SoundModel
+from voxpost.foley.phrases import Lexicon, closest, fuzzy_model, match_phrases, number, stem, tokens
+from voxpost.foley.space import SPACE_ALIASES, SPACES
 
 
 
@@ -55,118 +56,13 @@ class Plan:
 
 
 def load_models() -> dict[str, SoundModel]:
-    """Import the catalogue (registering every model) and return the registry."""
-    try:
-        importlib.import_module("voxpost.foley.catalog")
-    except ModuleNotFoundError as exc:   # a model module not written yet: take the others
-        if not (exc.name or "").startswith("voxpost.foley."):
-            raise
-        for name in ("steps", "impacts", "weather", "textures"):
-            try:
-                importlib.import_module(f"voxpost.foley.{name}")
-            except ModuleNotFoundError:
-                pass
-    return dict(REGISTRY)
+    """Every registered sound model, by name (:mod:`voxpost.foley.catalog` registers them all)."""
+    return catalog.models()
 
 
 def spaces() -> tuple[tuple[str, ...], dict[str, str]]:
-    """The room names and their aliases (from :mod:`voxpost.foley.space` when present)."""
-    names, aliases = list(SPACES), dict(SPACE_ALIASES)
-    try:
-        sp = importlib.import_module("voxpost.foley.space")
-        names = list(dict.fromkeys([*sp.SPACES, *names]))
-        aliases.update(getattr(sp, "SPACE_ALIASES", {}))
-    except ImportError:
-        pass
-    return tuple(names), aliases
-
-
-def stem(word: str) -> str:
-    """A light stemmer: plurals, -ing and -ed, a final e ("knocks"/"knocking" -> "knock"); the
-    articles are one word ("on a door" reads as "on the door")."""
-    w = word.lower()
-    if w in ("a", "an", "the"):
-        return "the"
-    if len(w) > 4 and w.endswith("ies"):
-        w = w[:-3] + "y"
-    elif len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
-        w = w[:-1]
-    for suffix in ("ing", "ied", "ed"):
-        if len(w) > len(suffix) + 2 and w.endswith(suffix):
-            w = w[:-len(suffix)] + ("y" if suffix == "ied" else "")
-            if len(w) > 2 and w[-1] == w[-2] and w[-1] not in "lsz":
-                w = w[:-1]
-            break
-    if len(w) > 3 and w.endswith("e"):
-        w = w[:-1]
-    return w
-
-
-def _tokens(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9.]+", text.lower())
-
-
-def _number(text: str) -> float:
-    t = " ".join(text.split())
-    if re.fullmatch(r"\d+(?:\.\d+)?", t):
-        return float(t)
-    if t in ("a", "an"):
-        return 1.0
-    if t.startswith("half"):
-        return 0.5
-    if t in COUNT_PHRASES:
-        return float(COUNT_PHRASES[t])
-    return float(sum(NUMBERS[w] for w in t.split()))
-
-
-class _Lexicon:
-    """Phrase tables over stemmed tokens; a phrase at a position is found longest first."""
-
-    def __init__(self, models: dict[str, SoundModel]) -> None:
-        self.models = models
-        self.names: dict[tuple[str, ...], list[tuple[tuple[str, ...], tuple[str, ...]]]] = {}
-        for m in models.values():
-            for phrase in (m.name, m.name.replace("_", " "), *m.keywords):
-                self._add(phrase, (m.name,))
-        for phrase, names in SYNONYMS.items():
-            if all(n in models for n in names):
-                self._add(phrase, names)
-
-    def _add(self, phrase: str, names: tuple[str, ...]) -> None:
-        words = tuple(_tokens(phrase))
-        if words:
-            self.names.setdefault(tuple(stem(w) for w in words), []).append((words, names))
-
-    def find(self, words: list[str], used: list[bool]) -> list[tuple[int, int, tuple[str, ...]]]:
-        """Model phrases in ``words`` as (start, end, model names), marking them used."""
-        stems, hits, i = [stem(w) for w in words], [], 0
-        while i < len(words):
-            for n in range(min(5, len(words) - i), 0, -1):
-                entries = self.names.get(tuple(stems[i:i + n]))
-                if entries and not any(used[i:i + n]):
-                    exact = [e for e in entries if e[0] == tuple(words[i:i + n])]
-                    hits.append((i, i + n, (exact or entries)[0][1]))
-                    used[i:i + n] = [True] * n
-                    i += n - 1
-                    break
-            i += 1
-        return hits
-
-
-def _match(words: list[str], used: list[bool], table: dict[str, Any], *, stemmed: bool = True) -> list[Any]:
-    """Values of ``table`` phrases (longest first) found among unused ``words``, marking them used;
-    ``stemmed`` False compares the words as written."""
-    f = stem if stemmed else (lambda w: w)
-    stems, out = [f(w) for w in words], []
-    keyed = sorted(((tuple(f(w) for w in _tokens(k)), v) for k, v in table.items()), key=lambda kv: -len(kv[0]))
-    for key, value in keyed:
-        n = len(key)
-        for i in range(len(words) - n + 1):
-            if tuple(stems[i:i + n]) == key and not any(used[i:i + n]):
-                used[i:i + n] = [True] * n
-                out.append(value)
-    return out
-
+    """The room names of :data:`voxpost.foley.space.SPACES` and the words a prompt may use for them."""
+    return tuple(SPACES), dict(SPACE_ALIASES)
 
 def _axis_param(model: SoundModel, axis: str):
     for p in model.params:
@@ -181,9 +77,9 @@ def _apply_words(layer: Layer, model: SoundModel, words: list[str], used: list[b
     for p in model.params:
         for c in p.choices:
             vocab.setdefault(c.replace("_", " "), (p.name, c))
-    for name, value in _match(words, used, vocab):
+    for name, value in match_phrases(words, used, vocab):
         layer.params[name] = value
-    for axis, level in _match(words, used, ADJECTIVES):
+    for axis, level in match_phrases(words, used, ADJECTIVES):
         p = _axis_param(model, axis)
         if p is None:
             warnings.append(f"'{axis}' words have no effect on {model.name}")
@@ -206,42 +102,16 @@ def _apply_place(layer: Layer, words: list[str], used: list[bool], text: str,
     if m:
         unit = m.group(2)
         scale = 1000.0 if unit.startswith("k") else 0.3048 if unit.startswith("f") else 0.9144 if unit.startswith("y") else 1.0
-        layer.distance_m = max(0.1, _number(m.group(1)) * scale)
+        layer.distance_m = max(0.1, number(m.group(1)) * scale)
         found = True
-    for d in _match(words, near_used, DISTANCES, stemmed=False):
+    for d in match_phrases(words, near_used, DISTANCES, stemmed=False):
         layer.distance_m, found = d, True
     used[:] = [a or b for a, b in zip(used, near_used)]
-    for g in _match(words, used, GAINS, stemmed=False):
+    for g in match_phrases(words, used, GAINS, stemmed=False):
         layer.gain_db, found = g, True
-    for s in _match(words, used, space_table, stemmed=False):
+    for s in match_phrases(words, used, space_table, stemmed=False):
         layer.space, found = s, True
     return found
-
-
-def _closest(words: list[str], lex: _Lexicon, n: int = 3) -> list[str]:
-    scores: dict[str, float] = {}
-    for stems, entries in lex.names.items():
-        key = " ".join(stems)
-        for w in words or [""]:
-            r = difflib.SequenceMatcher(None, stem(w), key).ratio()
-            for _, names in entries:
-                for name in names:
-                    scores[name] = max(scores.get(name, 0.0), r)
-    return sorted(scores, key=lambda k: -scores[k])[:n]
-
-
-def _fuzzy(words: list[str], lex: _Lexicon) -> tuple[tuple[str, ...], str, str] | None:
-    """A misspelt model phrase among ``words``: (model names, what was read, as what)."""
-    keys = {" ".join(s): e[0][1] for s, e in lex.names.items()}
-    singles = [w for w in words if w not in STOP and not w[0].isdigit()]
-    candidates = [(a + b, f"{a} {b}") for a, b in zip(singles, singles[1:])]
-    candidates += [(w, w) for w in singles if len(w) >= 4]
-    for probe, shown in candidates:
-        hit = difflib.get_close_matches(stem(probe), list(keys), n=1, cutoff=0.8)
-        if hit:
-            return keys[hit[0]], shown, hit[0]
-    return None
-
 
 def parse(text: str) -> Plan:
     """Read a prompt into a :class:`Plan` (layers with resolved parameters, duration, warnings).
@@ -258,7 +128,7 @@ def parse(text: str) -> Plan:
     models = load_models()
     if not models:
         raise FoleyError("no sound models are installed")
-    lex = _Lexicon(models)
+    lex = Lexicon(models)
     names, aliases = spaces()
     space_table = {**{n: n for n in names}, **aliases}
     lower = re.sub(r"(?<=[a-z])-(?=[a-z])", " ", prompt.lower())
@@ -266,7 +136,7 @@ def parse(text: str) -> Plan:
     duration = None
     for m in DURATION_RE.finditer(lower):
         unit = m.group(2)
-        value = _number(m.group(1)) * (3600 if unit.startswith("h") else 60 if unit.startswith("m") else 1)
+        value = number(m.group(1)) * (3600 if unit.startswith("h") else 60 if unit.startswith("m") else 1)
         if duration is None:
             duration = value
         elif value != duration:
@@ -278,13 +148,13 @@ def parse(text: str) -> Plan:
     named_space = None
     last_targets: list[Layer] = []  # the layers the previous clause described
     for clause in (c.strip(" .!?") for c in SPLIT_RE.split(lower)):
-        words = _tokens(clause)
+        words = tokens(clause)
         if not words:
             continue
         used = [False] * len(words)
         hits = _drop_parameter_words(lex.find(words, used), words, models, warnings)
         if not hits and (not layers or not _modifies(words, space_table, layers[-1], models)):
-            fuzzy = _fuzzy(words, lex)
+            fuzzy = fuzzy_model(words, lex)
             if fuzzy:
                 warnings.append(f"read '{fuzzy[1]}' as '{fuzzy[2]}'")
                 hits = [(0, 0, fuzzy[0])]
@@ -305,7 +175,7 @@ def parse(text: str) -> Plan:
         content = [w for w in words if w not in STOP]
         if not targets:
             if not layers:
-                raise FoleyError(f"no sound model for '{clause}'; closest: {', '.join(_closest(content, lex))}; "
+                raise FoleyError(f"no sound model for '{clause}'; closest: {', '.join(closest(content, lex))}; "
                                  "see 'voxpost foley --list'")
             targets = list(last_targets)           # "a horse-drawn carriage, distant": both of its layers
             for layer in targets:
@@ -338,7 +208,7 @@ def parse(text: str) -> Plan:
                 else:
                     warnings.append(f"a count has no meaning for {model.name} (not a sound of separate events)")
         if not recognised and content and count is None:
-            raise FoleyError(f"no sound model for '{clause}'; closest: {', '.join(_closest(content, lex))}; "
+            raise FoleyError(f"no sound model for '{clause}'; closest: {', '.join(closest(content, lex))}; "
                              "see 'voxpost foley --list'")
         last_targets = targets
     for layer, own in zip(layers, own_space):
@@ -369,7 +239,7 @@ def _drop_parameter_words(hits: list, words: list[str], models: dict[str, SoundM
     def vocab_stems(name: str) -> set[tuple[str, ...]]:
         m = models[name]
         phrases = [*m.vocabulary, *(c.replace("_", " ") for p in m.params for c in p.choices)]
-        return {tuple(stem(w) for w in _tokens(ph)) for ph in phrases}
+        return {tuple(stem(w) for w in tokens(ph)) for ph in phrases}
 
     keep = []
     for h in hits:
@@ -400,15 +270,15 @@ def _count(clause: str) -> int | None:
     text = DISTANCE_RE.sub(" ", clause)
     m = TIMES_RE.search(text)
     if m and m.group(1) not in ("a", "an"):
-        return max(1, int(round(_number(m.group(1)))))
+        return max(1, int(round(number(m.group(1)))))
     for phrase, n in sorted(COUNT_PHRASES.items(), key=lambda kv: -len(kv[0])):
         if re.search(rf"\b{phrase}\b", text):
             return n
     m = re.search(r"\b(\d+|(?:twenty|thirty|forty|fifty|sixty)\s+(?:one|two|three|four|five|six|seven|eight|nine)|"
                   + "|".join(w for w in sorted(NUMBERS, key=len, reverse=True) if w != "zero") + r")\b", text)
     if m:
-        return max(1, int(round(_number(m.group(1)))))
+        return max(1, int(round(number(m.group(1)))))
     return None
 
 
-__all__ = ["ADJECTIVES", "DISTANCES", "SYNONYMS", "Layer", "Plan", "load_models", "parse", "spaces", "stem"]
+__all__ = ["ADJECTIVES", "DISTANCES", "SYNONYMS", "Layer", "Plan", "load_models", "parse", "spaces"]

@@ -90,7 +90,8 @@ SPACES: dict[str, Space] = {s.name: s for s in (
 #: words a prompt might use for a space -> its name in :data:`SPACES`
 SPACE_ALIASES: dict[str, str] = {
     "room": "small room", "bedroom": "small room", "kitchen": "small room", "office": "small room",
-    "interior": "small room", "auditorium": "hall", "theatre": "hall", "theater": "hall",
+    "interior": "small room", "auditorium": "hall", "theatre": "hall", "theater": "hall", "corridor": "hall",
+    "hallway": "hall", "town": "street", "studio": "dry",
     "cathedral": "church", "chapel": "church", "alley": "street", "city": "street", "urban": "street",
     "woods": "forest", "jungle": "forest", "outdoors": "open field", "outside": "open field",
     "field": "open field", "meadow": "open field", "anechoic": "dry", "close": "dry",

@@ -29,7 +29,7 @@ from voxpost.foley.model import Param, SoundModel, event_times, register
 from voxpost.foley.synth import add_at, band, burst, cue_times, finish, frames, ring
 
 # ----------------------------------------------------------------------------------------------
-# shared helpers (also used by :mod:`voxpost.foley.impacts`)
+# shared helpers (also used by :mod:`voxpost.foley.doors`)
 
 
 def grains(rng: np.random.Generator, n: int, count: int, spread: float, grain_len: int) -> np.ndarray:

@@ -1,5 +1,5 @@
 """Building blocks the procedural sound models share: frame counts, cue times, filters, bursts,
-smooth random controls, modal ringing, and the final float32 take."""
+contact pulses, smooth random controls, modal ringing, and the final float32 take."""
 
 from __future__ import annotations
 
@@ -19,6 +19,12 @@ def cue_times(events_s, duration_s: float, default) -> np.ndarray:
     t = np.asarray(default() if events_s is None else events_s, np.float64).ravel()
     t = np.sort(t[np.isfinite(t)])
     return t[(t >= 0.0) & (t < duration_s)]
+
+
+def first_cue_s(events_s, duration_s: float, default_s: float) -> float:
+    """The first cue time in the take, else ``default_s`` (at most half the take)."""
+    t = cue_times(events_s, duration_s, lambda: [default_s])
+    return float(t[0]) if t.size else min(default_s, 0.5 * duration_s)
 
 
 def band(x: np.ndarray, sample_rate: int, lo_hz: float | None = None, hi_hz: float | None = None,
@@ -76,6 +82,14 @@ def slow_random(rng: np.random.Generator, n: int, sample_rate: int, knot_hz: flo
     w = 0.5 - 0.5 * np.cos(np.pi * (pos - i))
     ctrl = knots[i] * (1.0 - w) + knots[i + 1] * w
     return np.interp(np.arange(n) / step, np.arange(m), ctrl)
+
+
+def contact(width_s: float, sample_rate: int) -> np.ndarray:
+    """A half-sine contact pulse ``width_s`` long and of unit area (the momentum delivered): a softer
+    striker stays in contact longer, which rings the low modes as much and the high ones less."""
+    m = max(2, int(width_s * sample_rate))
+    p = np.sin(np.pi * (np.arange(m) + 0.5) / m)
+    return p / p.sum()
 
 
 def ring(excitation: np.ndarray, sample_rate: int, freqs_hz, t60_s, amps) -> np.ndarray:

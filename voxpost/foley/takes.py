@@ -37,7 +37,7 @@ class Take:
 
 def loudness_lufs(x: np.ndarray, sample_rate: int, *, events: bool) -> float:
     """Loudness of mono ``x``: integrated (BS.1770), or for ``events`` that of its loudest second."""
-    from voxpost.clean.meter import _k_power, integrated_loudness
+    from voxpost.clean.bs1770 import _k_power, integrated_loudness
 
     x = np.asarray(x, np.float64).reshape(1, -1)
     if not events and x.shape[1] >= sample_rate:
@@ -55,7 +55,7 @@ def loudness_lufs(x: np.ndarray, sample_rate: int, *, events: bool) -> float:
 
 def limit(mix: np.ndarray, sample_rate: int) -> tuple[np.ndarray, dict[str, float]]:
     """Scale ``mix`` down (never up) so its true peak is at most :data:`CEILING_DBTP`; measure it."""
-    from voxpost.clean.meter import integrated_loudness
+    from voxpost.clean.bs1770 import integrated_loudness
     from voxpost.dsp.truepeak import true_peak
 
     x = np.asarray(mix, np.float32).reshape(-1, np.shape(mix)[-1])

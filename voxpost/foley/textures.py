@@ -14,7 +14,7 @@
 - birdsong: birds sing phrases of FM chirps (gliding notes with trills), small birds high, short
   and fast, large birds lower, longer and harmonically richer.
 
-The per-sample work runs in the kernels of :mod:`voxpost.dsp.foley_kernels_b` or vectorised.
+The per-sample work runs in the kernels of :mod:`voxpost.dsp.grains` and :mod:`voxpost.dsp.babble`, or vectorised.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.signal import lfilter
 
-from voxpost.dsp.foley_kernels_b import babble_voices, damped_grains, fm_notes
+from voxpost.dsp.babble import babble_voices
+from voxpost.dsp.grains import damped_grains, fm_notes
 from voxpost.foley.model import Param, SoundModel, register
 from voxpost.foley.synth import band, finish, frames, slow_random, white
 from voxpost.foley.weather import level_word

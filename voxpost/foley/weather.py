@@ -22,16 +22,17 @@ fire and water) and Van den Doel ("Physically-based models for liquid sounds", 2
   over a noise bed (stream), after a tiny impact click (drips), or after an impact burst with
   spray (splash).
 
-Drops, bubbles and pops are rendered by the kernels of :mod:`voxpost.dsp.foley_kernels_b` and
-:mod:`voxpost.dsp.modal`, or vectorised; nothing loops over samples in Python.
+Drops, bubbles and pops are rendered by the kernels of :mod:`voxpost.dsp.grains`,
+:mod:`voxpost.dsp.svf` and :mod:`voxpost.dsp.modal`, or vectorised; nothing loops over samples in Python.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from voxpost.dsp.foley_kernels_b import damped_grains, svf_bandpass
+from voxpost.dsp.grains import damped_grains
 from voxpost.dsp.modal import modal_bank
+from voxpost.dsp.svf import svf_bandpass
 from voxpost.foley.model import Param, SoundModel, event_times, register
 from voxpost.foley.synth import band, cue_times, finish, frames, impulses, slow_random, white
 

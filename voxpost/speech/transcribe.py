@@ -12,10 +12,27 @@ downloaded) or from a file path. torch and whisper are imported only when a mode
 
 Examples
 --------
+With a registry checkpoint installed, ``transcribe_file("reel1.wav", model="whisper-small")``;
+here a tiny random-weight checkpoint in whisper's own format stands in for it (its words are
+noise, the structure is the real one):
+
+>>> from dataclasses import asdict
+>>> import torch
+>>> from whisper.model import ModelDimensions, Whisper
+>>> from voxpost.audio import Audio, save
 >>> from voxpost.speech.transcribe import transcribe_file
->>> doc = transcribe_file("reel1.wav", model="whisper-small")   # doctest: +SKIP
->>> doc["words"][0]                                               # doctest: +SKIP
-{'word': 'And', 'start': 0.32, 'end': 0.52, 'probability': 0.81}
+>>> from voxpost.voice.espeak import synthesize
+>>> _ = torch.manual_seed(0)
+>>> dims = ModelDimensions(n_mels=80, n_audio_ctx=1500, n_audio_state=32, n_audio_head=1, n_audio_layer=1,
+...                        n_vocab=51865, n_text_ctx=448, n_text_state=32, n_text_head=1, n_text_layer=1)
+>>> torch.save({"dims": asdict(dims), "model_state_dict": Whisper(dims).state_dict()}, "tiny-random.pt")
+>>> s = synthesize("Meet me at the station before the last train leaves.", language="en")
+>>> _ = save(Audio(s.samples[None, :], s.sample_rate), "reel1.wav")
+>>> doc = transcribe_file("reel1.wav", model="tiny-random.pt", language="en", sample_len=8)
+>>> sorted(doc)
+['duration_s', 'language', 'model', 'segments', 'source', 'speech_regions', 'timecode', 'words']
+>>> len(doc["speech_regions"]) >= 1, doc["model"]["name"]
+(True, 'tiny-random.pt')
 """
 
 from __future__ import annotations

@@ -37,11 +37,19 @@ Dialogue is mono at heart, and a vocoder cannot keep a stereo image apart from t
 
 Examples
 --------
+>>> from voxpost.audio import Audio
 >>> from voxpost.voice.convert import VoiceConvert, convert
+>>> from voxpost.voice.espeak import synthesize
 >>> from voxpost.voice.vocoder import voice_stats
->>> target = voice_stats(reference, 16000)                       # doctest: +SKIP
->>> out = convert(samples, 48000, target)                        # doctest: +SKIP
->>> VoiceConvert(target=target).render(take)                     # doctest: +SKIP
+>>> reference = synthesize("Nobody saw me, and I told nobody.", language="en")
+>>> target = voice_stats(reference.samples, reference.sample_rate)
+>>> line = synthesize("Tell the captain.", language="en")
+>>> out = convert(line.samples, line.sample_rate, target, pitch_shift_semitones=3.0)
+>>> out.shape == line.samples.shape
+True
+>>> take = Audio(line.samples[None, :], line.sample_rate)
+>>> VoiceConvert(target=target).render(take).samples.shape == take.samples.shape
+True
 """
 
 from __future__ import annotations
@@ -53,8 +61,8 @@ import numpy as np
 
 from voxpost.errors import ParameterError
 from voxpost.stage import Stage, param, register
-from voxpost.voice.vocoder import (ENVELOPE_KIND, MCEP_ORDER, SILENCE_POWER, STATS_VERSION, Frames, Geometry, MelMaps,
-                                   VocoderStream, VoiceStatsError, run_stream, split_excitation,
+from voxpost.voice.analysis import ENVELOPE_KIND, MCEP_ORDER, SILENCE_POWER, Frames, Geometry, MelMaps
+from voxpost.voice.vocoder import (STATS_VERSION, VocoderStream, VoiceStatsError, run_stream, split_excitation,
                                    voice_stats)
 
 #: Weight, in seconds of voiced speech, of the target's statistics as the prior of live estimates.
@@ -289,7 +297,12 @@ def convert(samples: np.ndarray, sample_rate: int, target: dict, *, source: dict
 
     Examples
     --------
-    >>> out = convert(x, 22050, voice_stats(ref, 16000))      # doctest: +SKIP
+    >>> from voxpost.voice.espeak import synthesize
+    >>> from voxpost.voice.vocoder import voice_stats
+    >>> ref, x = synthesize("Where were you?", language="en"), synthesize("Get down!", language="en")
+    >>> out = convert(x.samples, 22050, voice_stats(ref.samples, 22050))
+    >>> out.dtype, out.shape == x.samples.shape
+    (dtype('float32'), True)
     """
     x = np.asarray(samples, np.float32)
     stage = VoiceConvert(target=target, source=source, pitch_shift_semitones=pitch_shift_semitones,

@@ -16,11 +16,22 @@ refused rather than used.
 
 Examples
 --------
+>>> from pathlib import Path
+>>> from voxpost.audio import Audio, save
+>>> from voxpost.voice.espeak import synthesize
 >>> from voxpost.voice.profile import enroll, load_profile
->>> p = enroll(["actor-a.wav", "actor-b.wav"], name="actor", consent="release.pdf")  # doctest: +SKIP
->>> p.save("actor.voice")                                   # doctest: +SKIP
->>> load_profile("actor.voice").stats["f0"]["median_hz"]   # doctest: +SKIP
-118.4
+>>> for name, text in [("actor-a.wav", "The fishermen had pulled their boats high on the shingle, "
+...                     "and nobody spoke of the storm that had taken the harbour wall."),
+...                    ("actor-b.wav", "Margaret counted the boats twice, then once more, to be sure, "
+...                     "while a bell tolled seven times far away.")]:
+...     s = synthesize(text, language="en")
+...     _ = save(Audio(s.samples[None, :], s.sample_rate), name)
+>>> _ = Path("release.txt").write_text("I agree that my voice may be used for this film.")
+>>> p = enroll(["actor-a.wav", "actor-b.wav"], name="actor", consent="release.txt")
+>>> p.save("actor.voice")
+PosixPath('actor.voice')
+>>> load_profile("actor.voice").stats["f0"]["median_hz"] == p.stats["f0"]["median_hz"]
+True
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Provenance: which AI stages made or touched an audio file, written beside it and inside it.
 
-Every file that ``speak``, ``voice convert`` (and later ``dub``) write goes through
+Every file that ``speak``, ``voice convert`` and ``dub`` write (stem and mix) goes through
 :func:`write_synthetic`, which
 
 1. embeds the watermark (:mod:`voxpost.voice.watermark`) with a payload naming the tool, its

@@ -18,9 +18,11 @@ file is written (:mod:`voxpost.voice.provenance`).
 Examples
 --------
 >>> from voxpost.voice.tts import speak
->>> line = speak("Meet me at the station.", language="en", duration_s=1.6)  # doctest: +SKIP
->>> line.audio.duration_s, line.words[0]                                   # doctest: +SKIP
-(1.6, {'word': 'Meet', 'start': 0.01, 'end': 0.2, 'text': 'Meet'})
+>>> line = speak("Meet me at the station.", language="en", duration_s=1.6)
+>>> line.audio.duration_s, sorted(line.words[0]), line.words[0]["word"]
+(1.6, ['end', 'start', 'text', 'word'], 'Meet')
+>>> 0.0 <= line.words[0]["start"] < line.words[0]["end"] <= line.words[1]["start"]
+True
 """
 
 from __future__ import annotations

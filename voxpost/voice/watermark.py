@@ -59,10 +59,15 @@ the sync correlation needs the 16 kHz sample grid within about 0.1 %.
 
 Examples
 --------
+>>> from voxpost.voice.espeak import synthesize
 >>> from voxpost.voice.watermark import embed, detect, make_payload
->>> marked, snr_db = embed(speech, 48000, make_payload(profile_id="3fa2"))   # doctest: +SKIP
->>> detect(marked, 48000).to_dict()                                           # doctest: +SKIP
-{'marked': True, 'score': 23.4, 'payload': {'tool': 'voxpost', 'version': '0.1', ...}}
+>>> speech = synthesize("The fishermen had pulled their boats high on the shingle, "
+...                     "and nobody spoke of the storm.", language="en")
+>>> marked, snr_db = embed(speech.samples, speech.sample_rate, make_payload(profile_id="3fa2"))
+>>> round(snr_db)
+36
+>>> detect(marked, speech.sample_rate).to_dict()
+{'marked': True, 'score': ..., 'payload': {'tool': 'voxpost', 'version': '0.1', 'profile_id': '3fa2', ...}}
 """
 
 from __future__ import annotations
