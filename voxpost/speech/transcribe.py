@@ -21,7 +21,7 @@ noise, the structure is the real one):
 >>> from whisper.model import ModelDimensions, Whisper
 >>> from voxpost.audio import Audio, save
 >>> from voxpost.speech.transcribe import transcribe_file
->>> from voxpost.voice.espeak import synthesize
+>>> from voxpost.espeak import synthesize
 >>> _ = torch.manual_seed(0)
 >>> dims = ModelDimensions(n_mels=80, n_audio_ctx=1500, n_audio_state=32, n_audio_head=1, n_audio_layer=1,
 ...                        n_vocab=51865, n_text_ctx=448, n_text_state=32, n_text_head=1, n_text_layer=1)

@@ -1,6 +1,6 @@
 """Voice: speech synthesis, consented voice profiles, conversion into a profile's voice, and the mark.
 
-- :mod:`voxpost.voice.espeak`, :mod:`~voxpost.voice.words`: the embedded espeak-ng TTS and its word events.
+- (the embedded espeak-ng TTS and its word events live below, in :mod:`voxpost.espeak`.)
 - :mod:`voxpost.voice.tts`: text to speech at a target duration; :mod:`~voxpost.voice.stretch`: WSOLA time-stretch.
 - :mod:`voxpost.voice.profile`: voice profiles with their consent record.
 - :mod:`voxpost.voice.analysis`, :mod:`~voxpost.voice.vocoder`, :mod:`~voxpost.voice.convert`: the embedded

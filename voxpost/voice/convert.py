@@ -39,7 +39,7 @@ Examples
 --------
 >>> from voxpost.audio import Audio
 >>> from voxpost.voice.convert import VoiceConvert, convert
->>> from voxpost.voice.espeak import synthesize
+>>> from voxpost.espeak import synthesize
 >>> from voxpost.voice.vocoder import voice_stats
 >>> reference = synthesize("Nobody saw me, and I told nobody.", language="en")
 >>> target = voice_stats(reference.samples, reference.sample_rate)
@@ -297,7 +297,7 @@ def convert(samples: np.ndarray, sample_rate: int, target: dict, *, source: dict
 
     Examples
     --------
-    >>> from voxpost.voice.espeak import synthesize
+    >>> from voxpost.espeak import synthesize
     >>> from voxpost.voice.vocoder import voice_stats
     >>> ref, x = synthesize("Where were you?", language="en"), synthesize("Get down!", language="en")
     >>> out = convert(x.samples, 22050, voice_stats(ref.samples, 22050))

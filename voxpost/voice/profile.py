@@ -18,7 +18,7 @@ Examples
 --------
 >>> from pathlib import Path
 >>> from voxpost.audio import Audio, save
->>> from voxpost.voice.espeak import synthesize
+>>> from voxpost.espeak import synthesize
 >>> from voxpost.voice.profile import enroll, load_profile
 >>> for name, text in [("actor-a.wav", "The fishermen had pulled their boats high on the shingle, "
 ...                     "and nobody spoke of the storm that had taken the harbour wall."),

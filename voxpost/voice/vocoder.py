@@ -226,7 +226,7 @@ def voice_stats(samples: np.ndarray, sample_rate: int) -> dict:
 
     Examples
     --------
-    >>> from voxpost.voice.espeak import synthesize
+    >>> from voxpost.espeak import synthesize
     >>> speech = synthesize("Nobody saw me, and I told nobody.", language="en")
     >>> stats = voice_stats(speech.samples, speech.sample_rate)
     >>> sorted(stats)

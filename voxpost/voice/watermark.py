@@ -59,7 +59,7 @@ the sync correlation needs the 16 kHz sample grid within about 0.1 %.
 
 Examples
 --------
->>> from voxpost.voice.espeak import synthesize
+>>> from voxpost.espeak import synthesize
 >>> from voxpost.voice.watermark import embed, detect, make_payload
 >>> speech = synthesize("The fishermen had pulled their boats high on the shingle, "
 ...                     "and nobody spoke of the storm.", language="en")
