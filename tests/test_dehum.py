@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from conftest import voice_like
 from voxpost.audio import Audio, load, resample
 from voxpost.clean.dehum import DeHum
 from voxpost.dsp.hum import hum_cancel, hum_cancel_reference
@@ -20,23 +21,8 @@ def _hum(frames, fs, f0, level_rms, drift=0.3, seed=0):
     return hum * level_rms / np.sqrt(np.mean(hum ** 2)), f
 
 
-def _voice(seconds=6.0, fs=48000, seed=1):
-    """Harmonic-rich voice-like signal: gliding F0 (110-190 Hz) pulse train, formant-filtered, syllabic envelope."""
-    from scipy import signal
-    rng = np.random.default_rng(seed)
-    n = int(seconds * fs)
-    t = np.arange(n) / fs
-    f0 = 150 + 40 * np.sin(2 * np.pi * 0.7 * t) + 5 * np.sin(2 * np.pi * 5 * t)
-    ph = 2 * np.pi * np.cumsum(f0) / fs
-    src = sum(np.sin(k * ph) / k for k in range(1, 40) if k * 190 < fs / 2.2)
-    src += 0.05 * rng.standard_normal(n)
-    for fc, bw in ((700, 130), (1200, 70), (2600, 160)):
-        b, a = signal.iirpeak(fc, fc / bw, fs)
-        src = src + 0.5 * signal.lfilter(b, a, src)
-    src = signal.lfilter(*signal.butter(2, 120, "highpass", fs=fs), src)  # a real mic chain rolls the lows off
-    env = 0.2 + 0.8 * np.clip(np.sin(2 * np.pi * 2.5 * t), 0, None)
-    x = src * env
-    return x / np.sqrt(np.mean(x ** 2)) * 0.1, fs
+def _voice(seconds=6.0, fs=48000):
+    return voice_like(seconds, fs), fs
 
 
 def _measure(clean, hum, out, fs):
