@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from voxpost.errors import PresetError, VoxpostError
+from voxpost.models import shipped_dir
 from voxpost.stage import PATH_SUFFIX, Chain
 from voxpost.stages import registry
 
@@ -51,9 +52,10 @@ class Preset:
 
 
 def preset_dirs() -> list[Path]:
-    """Where named presets are looked up: ``$VOXPOST_PRESETS`` (path list), then the repo's ``presets/``."""
+    """Where named presets are looked up: ``$VOXPOST_PRESETS`` (path list), then the shipped
+    ``presets/`` (installed as ``voxpost._presets``)."""
     dirs = [Path(d) for d in os.environ.get("VOXPOST_PRESETS", "").split(os.pathsep) if d]
-    return dirs + [Path(__file__).resolve().parents[1] / "presets"]
+    return dirs + [shipped_dir("presets")]
 
 
 def list_presets() -> list[Preset]:
