@@ -1,6 +1,6 @@
 """Installing voxpost: a regular (non-editable) install ships the presets, the model registry and
-the shipped denoise model, and works from any directory; the editable install finds the same
-files through the package-dir mapping.
+the shipped denoise model, and works from any directory (``voxpost demo`` included); the editable
+install finds the same files through the package-dir mapping.
 
 Both install into a fresh virtual environment without pip or downloads: its ``.pth`` file puts
 this environment's site-packages (the project's installed dependencies) after its own. A path in
@@ -69,12 +69,12 @@ def source(tmp_path_factory) -> Path:
     return src
 
 
-@pytest.fixture
-def clean_env(tmp_path) -> dict[str, str]:
+@pytest.fixture(scope="module")
+def clean_env(tmp_path_factory) -> dict[str, str]:
     """The environment with no voxpost overrides and an empty user model cache."""
     env = {k: v for k, v in os.environ.items()
            if k not in ("VOXPOST_MODELS", "VOXPOST_PRESETS", "VOXPOST_REGISTRY", "PYTHONPATH")}
-    env.update(XDG_CACHE_HOME=str(tmp_path / "cache"), PYTHONWARNINGS="ignore")
+    env.update(XDG_CACHE_HOME=str(tmp_path_factory.mktemp("cache")), PYTHONWARNINGS="ignore")
     if "PYTHONPATH" in os.environ:     # keep what this run was given beyond the repository itself
         rest = [p for p in os.environ["PYTHONPATH"].split(os.pathsep) if p and Path(p).resolve() != REPO]
         if rest:
@@ -92,21 +92,28 @@ def test_pyproject_lists_every_package():
         assert (folder / "__init__.py").is_file(), name
 
 
-def test_regular_install_ships_presets_and_models(source, tmp_path, clean_env):
+@pytest.fixture(scope="module")
+def installed(source, tmp_path_factory) -> Path:
+    """A fresh venv with voxpost installed from the source copy (not editable); its root."""
     _setuptools_or_skip()
-    py = _fresh_venv(tmp_path / "fresh")
-    _pip_install(py, str(source))
+    root = tmp_path_factory.mktemp("installed") / "fresh"
+    _pip_install(_fresh_venv(root), str(source))
+    return root
+
+
+def test_regular_install_ships_presets_and_models(installed, tmp_path, clean_env):
+    py, fresh = installed / "bin" / "python", installed
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     where = _run(py, "-c", "import voxpost, voxpost.presets as p; print(voxpost.__file__); print(p.preset_dirs()[-1])",
                  cwd=elsewhere, env=clean_env).split()
-    assert all(Path(w).is_relative_to(tmp_path / "fresh") for w in where), where
-    voxpost = tmp_path / "fresh" / "bin" / "voxpost"
+    assert all(Path(w).is_relative_to(fresh) for w in where), where
+    voxpost = fresh / "bin" / "voxpost"
     listed = _run(voxpost, "presets", cwd=elsewhere, env=clean_env)
     assert {"dialogue-prep", "period-dialogue", "broadcast-r128"} <= {l.split()[0] for l in listed.splitlines() if l}
     doctor = _run(voxpost, "doctor", cwd=elsewhere, env=clean_env)
     shipped = next(l for l in doctor.splitlines() if "model: denoise-gru" in l)
-    assert shipped.startswith("ok") and str(tmp_path / "fresh") in shipped, shipped
+    assert shipped.startswith("ok") and str(fresh) in shipped, shipped
     assert not [l for l in doctor.splitlines() if l.startswith("--") and "model registry" in l], doctor
     # period-dialogue's hybrid denoiser loads the shipped model through the shipped registry
     import soundfile as sf
@@ -119,7 +126,13 @@ def test_regular_install_ships_presets_and_models(source, tmp_path, clean_env):
     assert sr == 48000 and out.shape == (96000,) and np.isfinite(out).all() and np.abs(out).max() > 0.01
     model = _run(py, "-c", "from voxpost.models import Registry; print(Registry.load().path('denoise-gru'))",
                  cwd=elsewhere, env=clean_env).strip()
-    assert Path(model).is_relative_to(tmp_path / "fresh"), model
+    assert Path(model).is_relative_to(fresh), model
+
+
+def test_demo_runs_from_the_installed_package(installed, tmp_path, clean_env):
+    """The main job, from a regular install in an empty directory (30 to 85 s here)."""
+    summary = _run(installed / "bin" / "voxpost", "demo", "--quiet", "--out", "demo-out", cwd=tmp_path, env=clean_env)
+    assert "period-dialogue" in summary and (tmp_path / "demo-out" / "report.md").is_file()
 
 
 def test_editable_install_maps_the_top_level_folders(source, tmp_path, clean_env):
