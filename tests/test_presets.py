@@ -42,6 +42,8 @@ def test_cli_lists_presets():
     ('[[stage]]\ntype = "gain"\ngain_db = true\n', r"stage 1: gain: gain_db must be float, got True"),
     ('[[stage]]\ntype = "denoise"\nengine = "model"\nmodel_path = "gone.pt"\n',
      r"stage 1: denoise: model_path '.*gone.pt': no such file"),
+    ('[[stage]]\ntype = "denoise"\nengine = "hybrid"\nmodel_path = "bad.toml"\n',
+     r"stage 1: denoise: model_path '.*bad.toml': not a voxpost denoise-gru checkpoint"),
     ('[[stage]]\ntype = "voice-convert"\nprofile_path = "nobody.voice"\n',
      r"stage 1: voice-convert: profile_path '.*nobody.voice': no such file"),
     ('[[stage]]\ntype = "voice-convert"\nprofile_path = "bad.toml"\n',
@@ -89,3 +91,18 @@ def test_voice_convert_profile_without_consent_is_refused(tmp_path):
 def test_unknown_preset_name_suggests():
     with pytest.raises(PresetError, match="did you mean 'dialogue-prep'"):
         load_preset("dialog-prep")
+
+
+def test_denoise_model_path_resolves_next_to_the_preset(tmp_path, monkeypatch):
+    """A checkpoint beside the preset (a tiny one, in the real format) is the model the stage uses."""
+    import torch
+
+    from voxpost.clean import denoise_model
+
+    torch.manual_seed(0)
+    denoise_model.save_checkpoint(denoise_model.DenoiseNet(input_size=8, hidden=8, head=8), tmp_path / "tiny.pt")
+    (tmp_path / "mine.toml").write_text('[[stage]]\ntype = "denoise"\nengine = "model"\nmodel_path = "tiny.pt"\n')
+    monkeypatch.chdir(tmp_path.parent)
+    chain = load_preset(tmp_path / "mine.toml").chain
+    chain.prepare(16000, 1)
+    assert chain.stages[0]._model.net.hparams["hidden"] == 8
