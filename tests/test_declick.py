@@ -1,5 +1,6 @@
 """DeClick and the AR kernels: kernels against NumPy references, detection and repair of synthetic
-clicks and crackle on real speech, false alarms on clean speech, streaming invariance, edge cases."""
+clicks and crackle on real speech, false alarms on clean speech, silence and channel independence.
+Registration, latency alignment, block-size invariance and input shapes: test_stage_contract.py."""
 
 from __future__ import annotations
 
@@ -7,12 +8,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import EDGE_CASES, edge_case_shape
 from voxpost.audio import Audio
 from voxpost.clean.declick import DeClick
 from voxpost.dsp.ar import (ar_residual, ar_residual_reference, autocorr, autocorr_reference, fit_ar,
                             levinson, levinson_reference, lsar_interpolate, lsar_interpolate_reference)
-from voxpost.stage import STAGES, Chain
+from voxpost.stage import Chain
 
 
 def _ar_signal(n=4000, seed=0):
@@ -135,14 +135,6 @@ def test_few_false_alarms_on_clean_speech(corpus, name):
     assert 10 * np.log10(np.sum(x ** 2) / np.sum((out - x) ** 2)) > 35.0   # measured 41.6, 41.2
 
 
-def test_block_size_invariance_on_speech(corpus):
-    x, sr = sf.read(corpus / SPEECH[1], dtype="float32")
-    y, _ = _add_clicks(x, n=20, seed=5)
-    whole = _run(DeClick(), y, sr, block_frames=None)
-    for bf in (480, 1001):
-        assert np.abs(_run(DeClick(), y, sr, block_frames=bf) - whole).max() <= 1e-6
-
-
 # -- synthetic only -------------------------------------------------------------------------------
 def test_synthetic_clicks_without_corpus():
     sr = 48000
@@ -155,35 +147,30 @@ def test_synthetic_clicks_without_corpus():
     whole = _run(stage, y, sr, block_frames=None)[0]
     detected, region_gain, overall_gain = _score(x, y, whole, spans)
     assert detected >= 0.9 and region_gain >= 15.0 and overall_gain >= 15.0
-    blocked = _run(DeClick(), y, sr, block_frames=480)[0]
-    assert np.abs(blocked - whole).max() <= 1e-6
     assert stage.latency_samples <= 0.005 * sr
 
 
-def test_registered_and_latency_bounded():
-    assert STAGES["declick"] is DeClick
+def test_latency_under_20ms_at_every_rate():
     for sr in (8000, 16000, 22050, 44100, 48000, 96000):
         s = DeClick()
         s.prepare(sr, 1)
         assert 0 < s.latency_samples <= 0.020 * sr
 
 
-@pytest.mark.parametrize("case", EDGE_CASES)
-def test_edge_cases_do_not_crash(case):
+@pytest.mark.parametrize("case", ["silence", "stereo"])
+def test_silence_repairs_nothing_and_channels_are_independent(case):
     rng = np.random.default_rng(0)
-    sr, n, ch = edge_case_shape(case)
+    sr, n = 48000, 48000
     if case == "silence":
         x = np.zeros((1, n), np.float32)
     else:
-        x = (0.1 * rng.standard_normal((ch, n))).astype(np.float32)
+        x = (0.1 * rng.standard_normal((2, n))).astype(np.float32)
         x[:, n // 2] += 0.8
     stage = DeClick()
     out = _run(stage, x, sr)
-    assert out.shape == x.shape and np.isfinite(out).all()
     if case == "silence":
         assert not out.any() and stage.clicks_repaired == 0
-    if case == "stereo":
-        # each channel alone gives the same result as in the pair
+    else:   # each channel alone gives the same result as in the pair
         solo = _run(DeClick(), x[1:], sr)
         assert np.abs(solo[0] - out[1]).max() <= 1e-6
 

@@ -1,5 +1,6 @@
 """DeClip: constrained LSAR on real speech clipped at 30 % of its peak, rail detection, headroom,
-streaming invariance and edge cases."""
+silence and channel independence. Registration, latency alignment, block-size invariance and input
+shapes: test_stage_contract.py."""
 
 from __future__ import annotations
 
@@ -7,11 +8,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import EDGE_CASES, edge_case_shape
 from voxpost.audio import Audio
 from voxpost.clean.declip import DeClip
 from voxpost.dsp.ar import fit_ar, lsar_constrained
-from voxpost.stage import STAGES, Chain
+from voxpost.stage import Chain
 
 SPEECH = ["speech/LJ001-0001.wav", "noisy/p287_002_clean.wav"]
 
@@ -40,14 +40,6 @@ def test_declip_speech_clipped_at_30_percent(corpus, name):
     assert np.sum(out[~mask] != y[~mask]) <= 0.01 * mask.sum()  # the rest (nearly) untouched
 
 
-def test_block_size_invariance_on_speech(corpus):
-    x, sr = sf.read(corpus / SPEECH[1], dtype="float32")
-    y, _, _ = _clip(x)
-    whole = _run(DeClip(), y, sr, block_frames=None)
-    for bf in (480, 777):
-        assert np.abs(_run(DeClip(), y, sr, block_frames=bf) - whole).max() <= 1e-6
-
-
 def test_synthetic_clipped_tones_without_corpus():
     sr = 48000
     t = np.arange(sr // 2) / sr
@@ -58,7 +50,6 @@ def test_synthetic_clipped_tones_without_corpus():
     gain = 10 * np.log10(np.sum((y[mask] - x[mask]) ** 2) / np.sum((out[mask] - x[mask]) ** 2))
     assert gain >= 6.0
     assert abs(stage.clipped_samples_repaired - mask.sum()) <= 0.05 * mask.sum()
-    assert np.abs(_run(DeClip(), y, sr, block_frames=480)[0] - out).max() <= 1e-6
     # a fixed rail works too, and headroom is a plain static gain
     fixed = _run(DeClip(clip_level=float(rail)), y, sr, block_frames=None)[0]
     assert np.abs(fixed - out).max() < 1e-3
@@ -84,8 +75,7 @@ def test_constrained_lsar_respects_bounds():
     assert np.all(z[unknown] >= 0.8) and np.array_equal(np.delete(z, unknown), np.delete(y, unknown))
 
 
-def test_registered_and_latency_bounded():
-    assert STAGES["declip"] is DeClip
+def test_latency_under_20ms_and_6ms_from_44k():
     for sr in (8000, 16000, 22050, 48000, 96000):
         s = DeClip()
         s.prepare(sr, 1)
@@ -94,17 +84,15 @@ def test_registered_and_latency_bounded():
             assert s.latency_samples <= 0.006 * sr
 
 
-@pytest.mark.parametrize("case", EDGE_CASES)
-def test_edge_cases_do_not_crash(case):
+@pytest.mark.parametrize("case", ["silence", "stereo"])
+def test_silence_is_untouched_and_channels_are_independent(case):
     rng = np.random.default_rng(0)
-    sr, n, ch = edge_case_shape(case)
+    sr, n = 48000, 48000
     x = np.zeros((1, n), np.float32) if case == "silence" else \
-        np.clip(0.5 * rng.standard_normal((ch, n)), -0.4, 0.4).astype(np.float32)
-    stage = DeClip()
-    out = _run(stage, x, sr)
-    assert out.shape == x.shape and np.isfinite(out).all()
+        np.clip(0.5 * rng.standard_normal((2, n)), -0.4, 0.4).astype(np.float32)
+    out = _run(DeClip(), x, sr)
     if case == "silence":
         assert not out.any()
-    if case == "stereo":
+    else:
         solo = _run(DeClip(), x[1:], sr)
         assert np.abs(solo[0] - out[1]).max() <= 1e-6

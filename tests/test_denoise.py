@@ -1,6 +1,7 @@
 """Denoise (DSP engine) and its kernels: low-delay STFT reconstruction, spectral-gain kernel vs
-NumPy reference (CPU and CUDA simulator), noise removed on real speech, streaming invariance,
-latency, edge cases."""
+NumPy reference (CPU and CUDA simulator), noise removed on real speech, latency of two hops, silence
+and channel independence. Registration, alignment, block-size invariance and input shapes:
+test_stage_contract.py."""
 
 from __future__ import annotations
 
@@ -12,12 +13,11 @@ import textwrap
 import numpy as np
 import pytest
 
-from conftest import EDGE_CASES, edge_case_shape
 from voxpost.audio import Audio, load, resample
 from voxpost.clean.denoise import Denoise
 from voxpost.dsp import spectral
 from voxpost.dsp.stft import LowDelaySTFT, low_delay_windows
-from voxpost.stage import STAGES, Chain
+from voxpost.stage import Chain
 
 
 def _sisdr(ref: np.ndarray, est: np.ndarray) -> float:
@@ -98,8 +98,7 @@ def test_cuda_kernel_in_simulator():
 
 
 # -- the stage ------------------------------------------------------------------------------------
-def test_registered_with_latency_of_two_hops():
-    assert STAGES["denoise"] is Denoise
+def test_latency_of_two_hops():
     d = Denoise()
     d.prepare(48000, 1)
     assert (d.window, d.hop) == (960, 120)
@@ -141,35 +140,16 @@ def test_removes_hiss_under_real_speech(corpus, sr):
     assert removed > 9.5, removed                       # measured 11.1 (16 kHz), 10.9 (48 kHz)
 
 
-def test_block_size_invariance():
-    rng = np.random.default_rng(3)
-    x = (0.05 * rng.standard_normal((2, 24000))).astype(np.float32)
-    x[:, 8000:12000] += 0.3 * np.sin(2 * np.pi * 440 * np.arange(4000) / 48000)
-    ref = Chain([Denoise()]).render(Audio(x, 48000), block_frames=24000).samples
-    for bf in (480, 1, 997):
-        out = Chain([Denoise()]).render(Audio(x, 48000), block_frames=bf).samples
-        assert np.abs(out - ref).max() < 1e-6, bf
-
-
-def test_stream_equals_offline_and_is_aligned():
-    """A tone through the chain comes out where it went in (latency compensated)."""
-    t = np.arange(16000) / 16000
-    x = (0.3 * np.sin(2 * np.pi * 500 * t)).astype(np.float32)[None]
-    y = Chain([Denoise(strength=0.0)]).render(Audio(x, 16000), block_frames=160).samples
-    assert np.abs(y - x).max() < 1e-6
-
-
-@pytest.mark.parametrize("case", EDGE_CASES)
-def test_edge_cases(case):
-    sr, n, ch = edge_case_shape(case)
+@pytest.mark.parametrize("case", ["silence", "stereo"])
+def test_silence_and_channel_independence(case):
+    sr, n, ch = 48000, 48000, 1 if case == "silence" else 2
     rng = np.random.default_rng(0)
     x = np.zeros((ch, n), np.float32) if case == "silence" else (0.1 * rng.standard_normal((ch, n))).astype(np.float32)
     d = Denoise()
     y = Chain([d]).render(Audio(x, sr)).samples
-    assert y.shape == x.shape and np.isfinite(y).all()
     if case == "silence":
         assert not y.any() and d.report()["noise_reduction_db"] >= 0.0
-    if case == "stereo":
+    else:
         solo = Chain([Denoise()]).render(Audio(x[1:], sr)).samples
         assert np.abs(solo[0] - y[1]).max() < 1e-6
 
@@ -177,7 +157,7 @@ def test_edge_cases(case):
 @pytest.mark.parametrize("engine", ["model", "hybrid"])
 def test_learned_engines_on_a_real_noisy_pair(corpus, engine):
     """The shipped mask model (alone, or as the lower gain with the DSP one) on a held-out
-    VoiceBank-DEMAND pair: SI-SDR up, any blocking gives the same output."""
+    VoiceBank-DEMAND pair: SI-SDR up."""
     noisy = load(corpus / "noisy" / "p287_003_noisy.wav")
     clean = load(corpus / "noisy" / "p287_003_clean.wav").samples[0].astype(np.float64)
     d = Denoise(engine=engine)
@@ -185,8 +165,6 @@ def test_learned_engines_on_a_real_noisy_pair(corpus, engine):
     gain_db = _sisdr(clean, whole[0].astype(np.float64)) - _sisdr(clean, noisy.samples[0].astype(np.float64))
     assert gain_db > 1.5, gain_db                        # measured 2.41 (model), 1.95 (hybrid)
     assert d.report()["noise_reduction_db"] > 3.0
-    blocked = Chain([Denoise(engine=engine)]).render(noisy, block_frames=160).samples
-    assert np.abs(blocked - whole).max() < 1e-4
 
 
 @pytest.mark.parametrize("engine", ["dsp", "model"])

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import hashlib
+import importlib.resources
 import json
 import os
 import re
@@ -27,7 +28,24 @@ from typing import Any
 
 from voxpost.errors import ModelError
 
-REPO_MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
+
+
+def shipped_dir(folder: str) -> Path:
+    """The folder of files that ship with voxpost: ``"models"`` or ``"presets"``.
+
+    They live in the repository's top-level ``models/`` and ``presets/``, which pyproject.toml
+    installs as the packages ``voxpost._models`` and ``voxpost._presets``. Run from a source tree
+    (``pyproject.toml`` beside the ``voxpost`` package, installed editable or not at all), the
+    tree's own folder is used; otherwise the installed package data, through importlib.resources.
+    """
+    root = Path(__file__).resolve().parents[1]
+    if (root / "pyproject.toml").is_file() and (root / folder).is_dir():
+        return root / folder
+    return Path(str(importlib.resources.files(f"voxpost._{folder}")))
+
+
+#: The models that ship with voxpost (models/ of the source tree, or the installed voxpost._models).
+REPO_MODELS_DIR = shipped_dir("models")
 _CHUNK = 1 << 20
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 # A stamp is written only for a file last modified this long ago: file systems keep mtime at a
@@ -67,8 +85,8 @@ def search_dirs() -> list[Path]:
     list of Path
         The entries of ``$VOXPOST_MODELS`` (``os.pathsep``-separated) when set, then the user
         cache ``$XDG_CACHE_HOME/voxpost/models`` (``~/.cache/voxpost/models`` when
-        ``XDG_CACHE_HOME`` is unset or not absolute), then the repository's ``models/``
-        directory, for weights the project ships. Duplicates are dropped.
+        ``XDG_CACHE_HOME`` is unset or not absolute), then the shipped ``models/`` folder
+        (:func:`shipped_dir`), for weights the project ships. Duplicates are dropped.
     """
     env = os.environ.get("VOXPOST_MODELS", "")
     dirs = [Path(p).expanduser() for p in env.split(os.pathsep) if p]
@@ -143,7 +161,7 @@ class Registry:
         Parameters
         ----------
         path : str or path-like, optional
-            Default ``$VOXPOST_REGISTRY`` when set, else the repository's ``models/registry.toml``.
+            Default ``$VOXPOST_REGISTRY`` when set, else the shipped ``models/registry.toml``.
         dirs : sequence of path-like, optional
             Passed to :class:`Registry`.
 

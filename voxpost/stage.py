@@ -2,6 +2,8 @@
 
 A :class:`Stage` is a dataclass whose fields are its parameters, in units (``gain_db``,
 ``cutoff_hz``, ``release_ms``), each declared with :func:`param` so that presets can validate it.
+A ``str`` parameter named ``*_path`` (``model_path``, ``profile_path``) names a file: when not
+empty it must exist, and a preset resolves it relative to the preset file.
 Its life: ``prepare(sample_rate, channels)`` once, then ``process(block)`` on float32 blocks
 ``[channels, frames]`` as many times as there are blocks (live at 10 ms or offline over a whole
 file, the same code), ``reset()`` to forget the past, and ``latency_samples`` for the delay it
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -36,8 +39,11 @@ from voxpost.errors import ParameterError
 if TYPE_CHECKING:
     from voxpost.audio import Audio
 
-#: Stage classes by preset type name, filled by :func:`register`.
+#: Stage classes by preset type name, filled by :func:`register`. Import :mod:`voxpost.stages`
+#: to have every stage of the engine registered (this module imports no capability).
 STAGES: dict[str, type["Stage"]] = {}
+#: Name suffix of a parameter that is a file path (checked to exist when not empty).
+PATH_SUFFIX = "_path"
 
 
 def param(default: Any, *, min: float | None = None, max: float | None = None,
@@ -247,4 +253,6 @@ def check_param(kind: str, f: dataclasses.Field, value: Any) -> Any:
         raise ParameterError(f"{kind}: {name} must be between {lo} and {hi}, got {value!r}")
     if choices and value not in choices:
         raise ParameterError(f"{kind}: {name} must be one of {', '.join(map(str, choices))}, got {value!r}")
+    if want is str and name.endswith(PATH_SUFFIX) and value and not Path(value).expanduser().is_file():
+        raise ParameterError(f"{kind}: {name} {value!r}: no such file")
     return value

@@ -55,7 +55,7 @@ class DeClip(HopStage):
         if self.channels is not None:
             self._peak = np.zeros((self.channels, 2))       # running peak, + and - polarity
             self._rail = np.zeros((self.channels, 2))       # accepted rail (0 = none yet)
-            self._scanned = 0                               # absolute index scanned up to
+            self._scanned = np.zeros(self.channels, np.int64)  # absolute index scanned up to, per channel
 
     def report(self) -> dict:
         return {"clipped_samples_repaired": int(self.clipped_samples_repaired)}
@@ -93,10 +93,8 @@ class DeClip(HopStage):
         if self.clip_level > 0:
             rails = np.array([self.clip_level, self.clip_level])
         else:
-            if c == 0:
-                self._scan_from = self._scanned
-                self._scanned = abs_s + self.hop + self.lookahead
-            i0 = self._scan_from - abs_s + s
+            i0 = int(self._scanned[c]) - abs_s + s
+            self._scanned[c] = abs_s + self.hop + self.lookahead
             self._track_rail(c, x, max(i0, 0), end)
             rails = self._rail[c]
         if not rails.any():

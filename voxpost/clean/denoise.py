@@ -33,6 +33,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from voxpost.dsp import spectral
+from voxpost.errors import ParameterError
 from voxpost.dsp.stft import LowDelaySTFT
 from voxpost.stage import Stage, param, register
 
@@ -64,6 +65,19 @@ class Denoise(Stage):
     model_path: str = param("", help="mask model checkpoint (.pt); empty = the shipped default (engine=model)")
     device: str = param("auto", choices=("auto", "cpu", "cuda"), help="where the DSP gain kernel runs")
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._net = None
+        if self.model_path and self.engine != "dsp":     # a bad checkpoint is named now, not at prepare
+            from voxpost.clean import denoise_model
+
+            try:
+                self._net = denoise_model.load_checkpoint(self.model_path)
+            except Exception as exc:  # noqa: BLE001 - a file torch cannot read is the user's to fix
+                first = (str(exc).strip().splitlines() or [""])[0][:160]
+                raise ParameterError(f"denoise: model_path {self.model_path!r}: not a voxpost denoise-gru "
+                                     f"checkpoint ({type(exc).__name__}: {first})") from None
+
     def prepare(self, sample_rate: int, channels: int) -> None:
         self.sample_rate, self.channels = int(sample_rate), int(channels)
         self.window = max(8, int(round(self.window_ms * 1e-3 * sample_rate)))
@@ -84,8 +98,7 @@ class Denoise(Stage):
         if self.engine in ("model", "hybrid"):
             from voxpost.clean import denoise_model
 
-            net = (denoise_model.load_checkpoint(self.model_path) if self.model_path
-                   else denoise_model.load_default())
+            net = self._net if self._net is not None else denoise_model.load_default()
             self._model = denoise_model.MaskEstimator(net, self.sample_rate, self.window, self.hop,
                                                       self.channels)
         self.reset()

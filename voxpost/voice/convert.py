@@ -207,6 +207,20 @@ class VoiceMapping:
         return split_excitation(frames, f0, log_amp, self.g.bin_hz)
 
 
+def profile_target(path: str) -> dict:
+    """The target statistics of the voice profile at ``path``, refused without consent."""
+    from voxpost.voice.profile import ProfileError, load_profile
+
+    try:
+        profile = load_profile(path)
+    except ProfileError as exc:
+        raise ParameterError(f"voice-convert: profile_path: {exc}") from None
+    if not profile.consent.get("sha256"):
+        raise ParameterError(f"voice-convert: profile_path {path}: the profile holds no consent record; "
+                             "re-enrol it with the speaker's consent (voxpost voice enroll --consent FILE)")
+    return profile.stats
+
+
 @register
 class VoiceConvert(Stage):
     """Voice conversion by vocoder with F0 and mel-cepstral envelope mapping (embedded, streaming)."""
@@ -214,6 +228,7 @@ class VoiceConvert(Stage):
     kind: ClassVar[str] = "voice-convert"
     description: ClassVar[str] = "Convert the voice to a target's pitch range and timbre (same words and timing)."
     needs_analysis: ClassVar[bool] = True
+    profile_path: str = param("", help="voice profile (.voice) whose voice_stats are the target; needs its consent record")
     target: dict | None = param(None, help="voice_stats of the target voice (None: keep the voice, pitch shift only)")
     source: dict | None = param(None, help="voice_stats of the input speaker (None: measured)")
     pitch_shift_semitones: float = param(0.0, min=-24, max=24, help="extra pitch shift on top of the mapping")
@@ -222,6 +237,10 @@ class VoiceConvert(Stage):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.profile_path:
+            if self.target is not None:
+                raise ParameterError("voice-convert: give profile_path or target, not both")
+            self.target = profile_target(self.profile_path)
         if self.target is not None:
             check_stats(self.target, "target")
         if self.source is not None:

@@ -1,0 +1,1 @@
+"""Package data: the presets that ship with voxpost (installed as ``voxpost._presets``)."""
