@@ -78,15 +78,14 @@ def speech_demo(out_dir: Path) -> dict[str, Any]:
     """Speak the demo script (British voice, slow, low), place it in a 48 kHz scene with hiss,
     align the script with the default (American) voice and measure the word-start error
     against the speaking voice's own sample-exact word events."""
-    import soxr
-
     from voxpost.speech.align import align_file, script_words
     from voxpost.speech.formats import segments_from_words, to_srt
+    from voxpost.stream import resample
     from voxpost.voice.espeak import synthesize
 
     lead_s = 0.8
     syn = synthesize(DEMO_SCRIPT, language="en-gb-x-rp", rate_wpm=150, pitch=35)
-    voice = soxr.resample(syn.samples, syn.sample_rate, SCENE_RATE).astype(np.float32)
+    voice = resample(syn.samples, syn.sample_rate, SCENE_RATE, quality="HQ")
     x = np.zeros(int((lead_s + 0.5) * SCENE_RATE) + voice.size, np.float32)
     x[int(lead_s * SCENE_RATE): int(lead_s * SCENE_RATE) + voice.size] = 0.5 * voice
     x += 0.003 * np.random.default_rng(1).standard_normal(x.size).astype(np.float32)

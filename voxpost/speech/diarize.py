@@ -134,20 +134,10 @@ def diarize(samples: np.ndarray, sample_rate: int, *, backend: str = "auto", num
 
 def diarize_file(path: str | os.PathLike[str], **kwargs) -> list[Turn]:
     """:func:`diarize` on any audio or video file, read blockwise and converted to 16 kHz mono."""
-    import soxr
-
     from voxpost.stream import AudioReader
 
     with AudioReader(path) as reader:
-        sr = reader.sample_rate
-        resampler = None if sr == RATE else soxr.ResampleStream(sr, RATE, 1, dtype="float32", quality="VHQ")
-        parts = []
-        for block in reader.blocks(1 << 18):
-            mono = block.mean(axis=0).astype(np.float32)
-            parts.append(mono if resampler is None else resampler.resample_chunk(mono))
-        if resampler is not None:
-            parts.append(resampler.resample_chunk(np.zeros(0, np.float32), last=True))
-    mono = np.concatenate(parts) if parts else np.zeros(0, np.float32)
+        mono = reader.read(sample_rate=RATE, mono=True)[0]
     return diarize(mono, RATE, **kwargs)
 
 
@@ -437,7 +427,7 @@ def _label(turns: list[tuple[float, float, int]], duration: float) -> list[Turn]
 
 
 def _to_mono_16k(samples: np.ndarray, sample_rate: int) -> np.ndarray:
-    import soxr
+    from voxpost.stream import resample
 
     x = np.asarray(samples, np.float32)
     if x.ndim not in (1, 2):
@@ -446,7 +436,7 @@ def _to_mono_16k(samples: np.ndarray, sample_rate: int) -> np.ndarray:
         raise ParameterError("audio has NaN or Inf samples")
     mono = x if x.ndim == 1 else x.mean(axis=0)
     if sample_rate != RATE and mono.size:
-        mono = soxr.resample(mono, sample_rate, RATE, quality="VHQ").astype(np.float32)
+        mono = resample(mono, sample_rate, RATE)
     return np.ascontiguousarray(mono, np.float32)
 
 

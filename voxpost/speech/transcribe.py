@@ -396,9 +396,9 @@ def transcribe(samples: np.ndarray, sample_rate: int, *, model: Any, language: s
         raise AudioError("samples contain NaN or Inf; repair the audio first")
     store = _Mono16k()
     if x.size and sample_rate != RATE:
-        import soxr
+        from voxpost.stream import resample
 
-        x = soxr.resample(x, int(sample_rate), RATE, quality="VHQ").astype(np.float32, copy=False)
+        x = resample(x, int(sample_rate), RATE)
     store.append(x)
     del x
     probs = _probabilities(store) if vad else None
@@ -488,8 +488,6 @@ def transcribe_file(path: str | os.PathLike[str], *, model: Any = "whisper-tiny"
     AudioError, ModelError, ParameterError
         Unreadable input, missing or corrupt model, unknown language.
     """
-    import soxr
-
     from voxpost.stream import AudioReader
 
     if language is not None:
@@ -502,15 +500,8 @@ def transcribe_file(path: str | os.PathLike[str], *, model: Any = "whisper-tiny"
             net, info = _resolve_model(model)
         language = normalize_language(language, net)
         store = _Mono16k()
-        rs = None if reader.sample_rate == RATE else soxr.ResampleStream(
-            reader.sample_rate, RATE, 1, dtype="float32", quality="VHQ")
-        for block in reader.blocks(1 << 16):
-            piece = _mono(block)
-            if rs is not None:
-                piece = rs.resample_chunk(piece)
-            store.append(piece)
-        if rs is not None:
-            store.append(rs.resample_chunk(np.zeros(0, np.float32), last=True))
+        for block in reader.blocks(1 << 16, sample_rate=RATE, mono=True):
+            store.append(block[0])
         frames = int(reader.frames or 0)
         sample_rate = reader.sample_rate
         start = Fraction(reader.timecode_samples, sample_rate)

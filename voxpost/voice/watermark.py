@@ -244,11 +244,9 @@ def _envelope(spec: np.ndarray) -> np.ndarray:
 
 
 def _to_rate(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
-    if rate_in == rate_out:
-        return np.asarray(x, dtype=np.float64)
-    import soxr
+    from voxpost.stream import resample
 
-    return soxr.resample(np.asarray(x, dtype=np.float64), rate_in, rate_out, quality="HQ")
+    return resample(np.asarray(x, dtype=np.float64), rate_in, rate_out, quality="HQ")
 
 
 def _mono(samples: np.ndarray) -> np.ndarray:
