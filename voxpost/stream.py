@@ -20,7 +20,7 @@ import numpy as np
 import soundfile as sf
 
 from voxpost import bwf
-from voxpost.errors import AudioError
+from voxpost.errors import AudioError, ParameterError
 
 #: Extensions decoded through PyAV (FFmpeg) rather than libsndfile.
 AV_EXTENSIONS = {".mpg", ".mpeg", ".mp4", ".m4v", ".m4a", ".mov", ".mkv", ".webm", ".avi", ".mxf",
@@ -47,6 +47,8 @@ MAX_CHANNELS = 64
 MAX_EXPANSION = 8192
 #: Most bytes of samples :meth:`AudioReader.read` holds, whatever the machine has.
 MAX_READ_BYTES = 8 << 30
+#: Largest sample magnitude a recording has (120 dB over full scale); past it a file is damaged.
+MAX_SAMPLE_ABS = 1e6
 #: Resampling quality used unless asked otherwise (soxr "very high quality").
 RESAMPLE_QUALITY = "VHQ"
 _PCM_CONTAINERS = {"WAV", "WAVEX", "RF64", "AIFF", "W64", "AU"}
@@ -225,10 +227,13 @@ class AudioReader:
             if block.ndim != 2 or block.shape[0] != self.channels:
                 raise AudioError(f"{self.path}: decoder gave {block.shape[0]} channels where the header "
                                  f"says {self.channels}; the file is damaged")
-            if not np.isfinite(block).all():
-                bad = int(np.argmax(~np.isfinite(block).all(axis=0)))
-                raise AudioError(f"{self.path}: NaN or Inf samples at {(done + bad) / self.sample_rate:.3f} s; "
-                                 "repair or re-export the file")
+            sane = np.abs(block) <= MAX_SAMPLE_ABS          # False on NaN and Inf too
+            if not sane.all():
+                bad = int(np.argmax(~sane.all(axis=0)))
+                what = "NaN or Inf samples" if not np.isfinite(block).all() else \
+                    f"samples beyond +-{MAX_SAMPLE_ABS:g} (120 dB over full scale)"
+                raise AudioError(f"{self.path}: {what} at {(done + bad) / self.sample_rate:.3f} s; "
+                                 "the file is damaged: repair or re-export it")
             done += block.shape[1]
             if limit is not None and done > limit:
                 raise AudioError(f"{self.path}: damaged: more samples decode than the header's {limit} frames")
@@ -353,6 +358,13 @@ def resample_stream(blocks: Iterable[np.ndarray], rate_in_hz: int, rate_out_hz: 
     out = rs.resample_chunk(np.zeros((0, channels), np.float32), last=True)
     if out.shape[0]:
         yield np.ascontiguousarray(out.T)
+
+
+def check_samples(samples: np.ndarray) -> None:
+    """Raise :class:`ParameterError` unless every sample is finite and within :data:`MAX_SAMPLE_ABS`."""
+    x = np.asarray(samples)
+    if x.size and not (np.abs(x) <= MAX_SAMPLE_ABS).all():
+        raise ParameterError(f"audio has NaN, Inf or samples beyond +-{MAX_SAMPLE_ABS:g}; repair or rescale it")
 
 
 def memory_budget_bytes() -> int:

@@ -144,6 +144,8 @@ def warp(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     from voxpost.dsp.dtw import dtw_band
 
     n, m = len(a), len(b)
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        raise ValueError("DTW features must be finite")       # the compiled kernel does not check
     if n * m <= FULL_CELLS // 4:
         pi, pj, _ = dtw_band(a, b)
         return pi, pj
@@ -280,7 +282,7 @@ def align(samples: np.ndarray, sample_rate: int, text: str, *, language: str = "
         A language espeak-ng does not speak.
     """
     from voxpost.speech.vad import speech_probabilities, regions_from_probabilities
-    from voxpost.stream import resample
+    from voxpost.stream import check_samples, resample
     from voxpost.voice.espeak import DEFAULT_RATE_WPM, MAX_RATE_WPM, MIN_RATE_WPM, check_language
 
     tokens = script_words(text)
@@ -289,6 +291,7 @@ def align(samples: np.ndarray, sample_rate: int, text: str, *, language: str = "
     check_language(language)
     x = np.asarray(samples, np.float32)
     x = x if x.ndim == 1 else x.mean(axis=0)
+    check_samples(x)
     fmax = min(7600.0, 0.45 * (source_rate or sample_rate))
     if sample_rate != RATE:
         x = resample(x, sample_rate, RATE, quality="HQ")

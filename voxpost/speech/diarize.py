@@ -427,13 +427,12 @@ def _label(turns: list[tuple[float, float, int]], duration: float) -> list[Turn]
 
 
 def _to_mono_16k(samples: np.ndarray, sample_rate: int) -> np.ndarray:
-    from voxpost.stream import resample
+    from voxpost.stream import check_samples, resample
 
     x = np.asarray(samples, np.float32)
     if x.ndim not in (1, 2):
         raise ParameterError(f"audio must be [frames] or [channels, frames], not shape {x.shape}")
-    if x.size and not np.isfinite(x).all():
-        raise ParameterError("audio has NaN or Inf samples")
+    check_samples(x)
     mono = x if x.ndim == 1 else x.mean(axis=0)
     if sample_rate != RATE and mono.size:
         mono = resample(mono, sample_rate, RATE)
