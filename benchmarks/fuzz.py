@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Mutation fuzzing of the commands that read files: the error contract under damaged inputs.
 
-Small seed recordings (WAV, BWF with bext and iXML, RF64, FLAC, Ogg Vorbis, Ogg Opus, MPEG audio
-made with PyAV, and a few corpus files when present) are damaged with a seeded generator: bit
+Small seed recordings (WAV, BWF with bext and iXML, RF64, FLAC, AIFF, Ogg Vorbis, Ogg Opus, MPEG
+audio made with PyAV, and a few corpus files when present) are damaged with a seeded generator: bit
 flips, truncation, chunk sizes that lie, spliced garbage, zeroed blocks and broken ``fmt `` /
-STREAMINFO fields. Each damaged file goes through ``info``, ``clean``, ``mark detect``, ``align``,
-``diarize`` and ``transcribe`` (no model installed: it still opens the file), each in its own
-``python -m voxpost`` process with a 60 s timeout and an address-space limit, and the contract is
+STREAMINFO fields. Each damaged file goes through one of ``info``, ``clean``, ``mark detect``,
+``align``, ``diarize`` and ``transcribe`` (no model installed: it still opens the file), in turn,
+in its own ``python -m voxpost`` process with a 60 s timeout and an address-space limit, and the contract is
 counted: exit code 0 or 2, on 2 exactly one printable stderr line ``voxpost: error: ...``, no
 traceback, no signal, no hang, no output (nor temporary file) left on error, input bytes
 unchanged, peak resident memory (``ru_maxrss`` of the child).
@@ -106,6 +106,7 @@ def make_seeds(folder: Path, *, seconds: float = 1.5, mpeg: bool = True, corpus:
     rf64.write_bytes(_rf64((folder / "pcm16.wav").read_bytes()))
     seeds.append(rf64)
     put("flac16.flac", Audio(mono16, 16000), "PCM_16")
+    put("pcm24.aiff", Audio(stereo48, 48000), "PCM_24")
     put("vorbis.ogg", Audio(stereo48, 48000))
     put("opus.opus", Audio(stereo48, 48000))
     if mpeg:

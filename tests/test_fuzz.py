@@ -49,7 +49,7 @@ def _damaged(seeds: list[Path], rng: np.random.Generator, folder: Path, i: int) 
 
 def test_seeds_are_read_cleanly(seeds, tmp_path, capsys):
     """The undamaged seeds pass every command: the failures below are the mutations' doing."""
-    assert {p.suffix for p in seeds} >= {".wav", ".flac", ".ogg", ".opus", ".mp3"}
+    assert {p.suffix for p in seeds} >= {".wav", ".flac", ".aiff", ".ogg", ".opus", ".mp3"}
     for p in seeds:
         assert main(["info", str(p)]) == 0, capsys.readouterr().err
 

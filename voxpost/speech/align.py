@@ -58,9 +58,13 @@ class AlignError(VoxpostError):
 # -- features -----------------------------------------------------------------------------------
 @lru_cache(maxsize=8)
 def _mel_basis(fmax: float) -> np.ndarray:
+    import warnings
+
     import librosa
 
-    return librosa.filters.mel(sr=RATE, n_fft=N_FFT, n_mels=N_MELS, fmin=60.0, fmax=fmax).astype(np.float32)
+    with warnings.catch_warnings():   # narrow-band sources (1-4 kHz rates) leave some bands empty: fine
+        warnings.simplefilter("ignore", UserWarning)
+        return librosa.filters.mel(sr=RATE, n_fft=N_FFT, n_mels=N_MELS, fmin=60.0, fmax=fmax).astype(np.float32)
 
 
 def logmel(x: np.ndarray, *, fmax: float = 7600.0, block_s: float = 60.0) -> np.ndarray:
