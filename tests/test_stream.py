@@ -165,3 +165,18 @@ def test_flac_decoder_errors_are_one_audio_error_line(tmp_path):
         with AudioReader(p) as r:
             r.read()
     assert str(p) in str(err.value) and str(err.value).isprintable()
+
+
+def test_flac_of_unknown_length_is_read_whole(tmp_path):
+    """STREAMINFO total samples 0 (a streamed encoder): libsndfile cannot read it, FFmpeg does."""
+    x = np.random.default_rng(3).standard_normal((1, 24000)).astype(np.float32) * 0.1
+    p = tmp_path / "x.flac"
+    save(Audio(x, 16000), p, subtype="PCM_16")
+    raw = bytearray(p.read_bytes())
+    raw[21] &= 0xF0
+    raw[22:26] = bytes(4)
+    p.write_bytes(bytes(raw))
+    with AudioReader(p) as r:
+        y = r.read()
+        assert r.frames == 24000 and r.native_subtype == "PCM_16"
+    assert np.max(np.abs(y - x)) < 1e-4

@@ -51,6 +51,8 @@ MAX_READ_BYTES = 8 << 30
 MAX_SAMPLE_ABS = 1e6
 #: Resampling quality used unless asked otherwise (soxr "very high quality").
 RESAMPLE_QUALITY = "VHQ"
+#: What libsndfile reports as the length of a stream whose header does not give it (SF_COUNT_MAX).
+_SF_UNKNOWN_LENGTH = 2**63 - 1
 _PCM_CONTAINERS = {"WAV", "WAVEX", "RF64", "AIFF", "W64", "AU"}
 _SUBTYPE_BITS = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32, "FLOAT": 32,
                  "DOUBLE": 64, "ULAW": 8, "ALAW": 8}
@@ -121,6 +123,11 @@ class AudioReader:
             if layout is not None:   # a WAV whose chunks are whole but whose samples libsndfile refuses
                 raise AudioError(f"{self.path}: WAV format not readable ({_fmt_name(layout)})") from None
             self._open_av()  # let FFmpeg try formats libsndfile does not know (mp3 without tags, ...)
+            return
+        if self._sf.frames == _SF_UNKNOWN_LENGTH:   # a FLAC stream of unknown length: libsndfile cannot
+            self._sf.close()                        # read it (it seeks), FFmpeg can
+            self._sf = None
+            self._open_av()
             return
         self.sample_rate = int(self._sf.samplerate)
         self.channels = int(self._sf.channels)
