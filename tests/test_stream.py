@@ -180,3 +180,11 @@ def test_flac_of_unknown_length_is_read_whole(tmp_path):
         y = r.read()
         assert r.frames == 24000 and r.native_subtype == "PCM_16"
     assert np.max(np.abs(y - x)) < 1e-4
+
+
+def test_error_lines_show_a_path_with_a_newline_escaped(tmp_path):
+    p = tmp_path / "take\n1.wav"
+    p.write_bytes(b"RIFF\x04\x00\x00\x00WAVE")
+    with pytest.raises(AudioError) as err:
+        AudioReader(p)
+    assert "take\\n1.wav" in str(err.value) and str(err.value).isprintable()

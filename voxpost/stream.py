@@ -79,13 +79,15 @@ class AudioReader:
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
+        #: The path as messages show it: printable ASCII, one line.
+        self.name = bwf.printable(str(self.path))
         if not self.path.exists():
-            raise AudioError(f"{self.path}: no such file")
+            raise AudioError(f"{self.name}: no such file")
         if not self.path.is_file():
-            raise AudioError(f"{self.path}: not a file")
+            raise AudioError(f"{self.name}: not a file")
         self.file_bytes = self.path.stat().st_size
         if self.file_bytes == 0:
-            raise AudioError(f"{self.path}: file is empty")
+            raise AudioError(f"{self.name}: file is empty")
         self.bext: bwf.Bext | None = None
         self.ixml: str | None = None
         self.timecode_samples = 0
@@ -96,7 +98,7 @@ class AudioReader:
             with open(self.path, "rb") as f:
                 head = f.read(64)
         except OSError as exc:
-            raise AudioError(f"{self.path}: cannot read ({_short(exc)})") from None
+            raise AudioError(f"{self.name}: cannot read ({_short(exc)})") from None
         is_opus = head[:4] == b"OggS" and b"OpusHead" in head
         try:
             if self.path.suffix.lower() in AV_EXTENSIONS or is_opus:
@@ -121,7 +123,7 @@ class AudioReader:
             self._sf = sf.SoundFile(str(self.path))
         except (sf.LibsndfileError, RuntimeError, ValueError, TypeError, OSError, EOFError):
             if layout is not None:   # a WAV whose chunks are whole but whose samples libsndfile refuses
-                raise AudioError(f"{self.path}: WAV format not readable ({_fmt_name(layout)})") from None
+                raise AudioError(f"{self.name}: WAV format not readable ({_fmt_name(layout)})") from None
             self._open_av()  # let FFmpeg try formats libsndfile does not know (mp3 without tags, ...)
             return
         if self._sf.frames == _SF_UNKNOWN_LENGTH:   # a FLAC stream of unknown length: libsndfile cannot
@@ -136,7 +138,7 @@ class AudioReader:
         self.format = self._sf.format
         self.native_subtype = self.subtype
         if layout is not None and (self.sample_rate, self.channels) != (layout.sample_rate, layout.channels):
-            raise AudioError(f"{self.path}: damaged WAV header (libsndfile reads {self.sample_rate} Hz, "
+            raise AudioError(f"{self.name}: damaged WAV header (libsndfile reads {self.sample_rate} Hz, "
                              f"{self.channels} channels; the fmt chunk says {layout.sample_rate} Hz, "
                              f"{layout.channels} channels)")
 
@@ -147,11 +149,11 @@ class AudioReader:
             self._av = av.open(str(self.path), metadata_errors="ignore")
             streams = self._av.streams.audio
             if not streams:
-                raise AudioError(f"{self.path}: no audio track in this file")
+                raise AudioError(f"{self.name}: no audio track in this file")
             stream = streams[0]
             ctx = stream.codec_context
             if ctx is None:
-                raise AudioError(f"{self.path}: audio track has no decoder (unknown codec)")
+                raise AudioError(f"{self.name}: audio track has no decoder (unknown codec)")
             self.sample_rate = int(ctx.sample_rate or 0)
             self.channels = int(ctx.channels or 0)
             self.frames = None
@@ -173,25 +175,25 @@ class AudioReader:
             raise
         except (av.error.FFmpegError, UnicodeDecodeError, ValueError, TypeError, AttributeError,
                 OverflowError, ZeroDivisionError, OSError, EOFError) as exc:
-            raise AudioError(f"{self.path}: not a readable audio file ({_short(exc)})") from None
+            raise AudioError(f"{self.name}: not a readable audio file ({_short(exc)})") from None
 
     def _check_header(self) -> None:
         """Refuse header values no recording has, before anything is sized from them."""
         if not MIN_RATE_HZ <= self.sample_rate <= MAX_RATE_HZ:
-            raise AudioError(f"{self.path}: header gives a sample rate of {self.sample_rate} Hz, outside "
+            raise AudioError(f"{self.name}: header gives a sample rate of {self.sample_rate} Hz, outside "
                              f"{MIN_RATE_HZ}..{MAX_RATE_HZ} Hz; the file is damaged")
         if not 1 <= self.channels <= MAX_CHANNELS:
-            raise AudioError(f"{self.path}: header gives {self.channels} channels, outside 1..{MAX_CHANNELS}; "
+            raise AudioError(f"{self.name}: header gives {self.channels} channels, outside 1..{MAX_CHANNELS}; "
                              "the file is damaged")
         if self.frames is not None:
             if self.frames < 0:
-                raise AudioError(f"{self.path}: header gives a negative length; the file is damaged")
+                raise AudioError(f"{self.name}: header gives a negative length; the file is damaged")
             bits = _SUBTYPE_BITS.get(self.subtype) if self.format in _PCM_CONTAINERS else None
             if bits is not None and self.frames * self.channels * bits > 8 * self.file_bytes:
-                raise AudioError(f"{self.path}: file is truncated: header announces {self.frames} frames, "
+                raise AudioError(f"{self.name}: file is truncated: header announces {self.frames} frames, "
                                  f"{self.file_bytes} bytes hold fewer")
             if self.frames * self.channels > MAX_EXPANSION * self.file_bytes:
-                raise AudioError(f"{self.path}: header announces {self.frames} frames, more than "
+                raise AudioError(f"{self.name}: header announces {self.frames} frames, more than "
                                  f"{self.file_bytes} bytes can hold; the file is damaged")
 
     # -- reading ---------------------------------------------------------------------------
@@ -232,21 +234,21 @@ class AudioReader:
         limit = None if self.frames is None else self.frames
         for block in source:
             if block.ndim != 2 or block.shape[0] != self.channels:
-                raise AudioError(f"{self.path}: decoder gave {block.shape[0]} channels where the header "
+                raise AudioError(f"{self.name}: decoder gave {block.shape[0]} channels where the header "
                                  f"says {self.channels}; the file is damaged")
             sane = np.abs(block) <= MAX_SAMPLE_ABS          # False on NaN and Inf too
             if not sane.all():
                 bad = int(np.argmax(~sane.all(axis=0)))
                 what = "NaN or Inf samples" if not np.isfinite(block).all() else \
                     f"samples beyond +-{MAX_SAMPLE_ABS:g} (120 dB over full scale)"
-                raise AudioError(f"{self.path}: {what} at {(done + bad) / self.sample_rate:.3f} s; "
+                raise AudioError(f"{self.name}: {what} at {(done + bad) / self.sample_rate:.3f} s; "
                                  "the file is damaged: repair or re-export it")
             done += block.shape[1]
             if limit is not None and done > limit:
-                raise AudioError(f"{self.path}: damaged: more samples decode than the header's {limit} frames")
+                raise AudioError(f"{self.name}: damaged: more samples decode than the header's {limit} frames")
             yield block
         if self.frames is not None and done != self.frames:
-            raise AudioError(f"{self.path}: file is truncated: header announces {self.frames} frames, "
+            raise AudioError(f"{self.name}: file is truncated: header announces {self.frames} frames, "
                              f"only {done} could be read")
         self.frames = done
 
@@ -261,7 +263,7 @@ class AudioReader:
         for block in self.blocks(1 << 20, sample_rate=sample_rate, mono=mono, quality=quality):
             held += block.nbytes
             if held > budget:
-                raise AudioError(f"{self.path}: too long to hold in memory (over {budget / 2**30:.1f} GiB "
+                raise AudioError(f"{self.name}: too long to hold in memory (over {budget / 2**30:.1f} GiB "
                                  "of samples); split it or use a streaming command")
             parts.append(block)
         if not parts:
@@ -284,7 +286,7 @@ class AudioReader:
                     return
                 yield np.ascontiguousarray(data.T)
         except (sf.LibsndfileError, RuntimeError, ValueError, OSError, EOFError) as exc:
-            raise AudioError(f"{self.path}: cannot decode ({_short(exc)}); the file is damaged or truncated") from None
+            raise AudioError(f"{self.name}: cannot decode ({_short(exc)}); the file is damaged or truncated") from None
 
     def _av_frames(self) -> Iterator[np.ndarray]:
         import av
@@ -299,7 +301,7 @@ class AudioReader:
             for packet in self._av.demux(stream):
                 for frame in packet.decode():
                     if frame.sample_rate != self.sample_rate:
-                        raise AudioError(f"{self.path}: damaged: the sample rate changes mid-stream "
+                        raise AudioError(f"{self.name}: damaged: the sample rate changes mid-stream "
                                          f"({self.sample_rate} -> {frame.sample_rate} Hz)")
                     for out in resampler.resample(frame):
                         yield out.to_ndarray().astype(np.float32, copy=False)
@@ -309,7 +311,7 @@ class AudioReader:
             raise
         except (av.error.FFmpegError, ValueError, TypeError, AttributeError, OverflowError, OSError,
                 EOFError) as exc:
-            raise AudioError(f"{self.path}: cannot decode ({_short(exc)}); the file is damaged or truncated") from None
+            raise AudioError(f"{self.name}: cannot decode ({_short(exc)}); the file is damaged or truncated") from None
 
     def close(self) -> None:
         if self._sf is not None:
