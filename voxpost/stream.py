@@ -122,9 +122,7 @@ class AudioReader:
         try:
             self._sf = sf.SoundFile(str(self.path))
         except (sf.LibsndfileError, RuntimeError, ValueError, TypeError, OSError, EOFError):
-            if layout is not None:   # a WAV whose chunks are whole but whose samples libsndfile refuses
-                raise AudioError(f"{self.name}: WAV format not readable ({_fmt_name(layout)})") from None
-            self._open_av()  # let FFmpeg try formats libsndfile does not know (mp3 without tags, ...)
+            self._open_av()  # let FFmpeg try formats libsndfile does not know (mp3 without tags, MP3 in WAV, ...)
             return
         if self._sf.frames == _SF_UNKNOWN_LENGTH:   # a FLAC stream of unknown length: libsndfile cannot
             self._sf.close()                        # read it (it seeks), FFmpeg can
@@ -231,7 +229,7 @@ class AudioReader:
     def _checked_blocks(self, block_frames: int) -> Iterator[np.ndarray]:
         source = self._sf_blocks(block_frames) if self._sf is not None else _rebuffer(self._av_frames(), block_frames)
         done = 0
-        limit = None if self.frames is None else self.frames
+        limit = self.frames
         for block in source:
             if block.ndim != 2 or block.shape[0] != self.channels:
                 raise AudioError(f"{self.name}: decoder gave {block.shape[0]} channels where the header "
@@ -304,14 +302,22 @@ class AudioReader:
                         raise AudioError(f"{self.name}: damaged: the sample rate changes mid-stream "
                                          f"({self.sample_rate} -> {frame.sample_rate} Hz)")
                     for out in resampler.resample(frame):
-                        yield out.to_ndarray().astype(np.float32, copy=False)
+                        yield self._av_array(out)
             for out in resampler.resample(None):
-                yield out.to_ndarray().astype(np.float32, copy=False)
+                yield self._av_array(out)
         except AudioError:
             raise
         except (av.error.FFmpegError, ValueError, TypeError, AttributeError, OverflowError, OSError,
                 EOFError) as exc:
             raise AudioError(f"{self.name}: cannot decode ({_short(exc)}); the file is damaged or truncated") from None
+
+    def _av_array(self, frame) -> np.ndarray:
+        # FFmpeg gives unnamed layouts (17 channels, ...) a plane count of their own, and PyAV's
+        # to_ndarray then reads past the planes (a segmentation fault): check before converting
+        if frame.format.name != "fltp" or len(frame.planes) != self.channels:
+            raise AudioError(f"{self.name}: damaged: the decoder gives {len(frame.planes)} planes of "
+                             f"{frame.format.name} for {self.channels} channels")
+        return frame.to_ndarray().astype(np.float32, copy=False)
 
     def close(self) -> None:
         if self._sf is not None:
@@ -542,11 +548,6 @@ def _rebuffer(chunks: Iterable[np.ndarray], block_frames: int) -> Iterator[np.nd
             have -= cut
     if have:
         yield np.concatenate(pending, axis=1)
-
-
-def _fmt_name(layout: bwf.WavLayout) -> str:
-    return (f"format tag 0x{layout.format_tag:04x}, {layout.bits_per_sample} bits, "
-            f"{layout.channels} channels, {layout.sample_rate} Hz")
 
 
 def _short(exc: BaseException) -> str:
