@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -93,3 +95,96 @@ def test_timecode_text_round_trip():
         s = parse_timecode("10:00:00:00", fps, 48000)
         assert format_timecode(s, fps, 48000) == "10:00:00:00"
     assert format_timecode(48000 * 3600 + 2000 * 13, Fraction(24), 48000) == "01:00:00:13"
+
+
+def test_blocks_resample_and_downmix_as_the_array_function_does(tmp_path):
+    from voxpost.stream import resample
+
+    x = np.random.default_rng(1).standard_normal((2, 48000 * 2 + 17)).astype(np.float32) * 0.1
+    p = tmp_path / "x.wav"
+    save(Audio(x, 48000, metadata={"subtype": "FLOAT"}), p)
+    with AudioReader(p) as r:
+        blocks = list(r.blocks(4000, sample_rate=16000, mono=True))
+        whole = r.read(sample_rate=16000, mono=True)
+    assert all(b.shape == (1, 4000) for b in blocks[:-1]) and blocks[-1].shape[0] == 1
+    streamed = np.concatenate(blocks, axis=1)
+    ref = resample(x.mean(axis=0), 48000, 16000)
+    assert streamed.shape == whole.shape == (1, ref.size)
+    assert np.max(np.abs(streamed[0] - ref)) < 1e-4
+    assert np.array_equal(streamed, whole)
+
+
+def test_resample_keeps_shape_and_float64():
+    from voxpost.stream import resample
+
+    assert resample(np.zeros((3, 4410)), 44100, 16000).shape == (3, 1600)
+    assert resample(np.zeros(4410), 44100, 16000).dtype == np.float64
+    assert resample(np.zeros(4410, np.int16), 44100, 44100).dtype == np.float32
+
+
+def _wav_with_fmt(path, **fields):
+    save(Audio(np.zeros((1, 1600), np.float32), 16000), path, subtype="PCM_16")
+    raw = bytearray(path.read_bytes())
+    at = raw.index(b"fmt ") + 8
+    offsets = {"channels": ("<H", 2), "sample_rate": ("<I", 4), "bits": ("<H", 14)}
+    for name, value in fields.items():
+        fmt, off = offsets[name]
+        struct.pack_into(fmt, raw, at + off, value)
+    path.write_bytes(bytes(raw))
+
+
+@pytest.mark.parametrize("fields, word", [({"sample_rate": 3}, "sample rate"), ({"channels": 0}, "channels"),
+                                          ({"channels": 9000}, "channels"), ({"bits": 13}, "bits")])
+def test_header_values_no_recording_has_are_refused_before_reading(tmp_path, fields, word):
+    p = tmp_path / "bad.wav"
+    _wav_with_fmt(p, **fields)
+    with pytest.raises(AudioError, match=word) as err:
+        AudioReader(p)
+    assert str(p) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_chunk_names_are_printed_escaped(tmp_path):
+    p = tmp_path / "x.wav"
+    save(Audio(np.zeros((1, 1600), np.float32), 16000), p, subtype="PCM_16")
+    raw = bytearray(p.read_bytes())
+    raw[12:20] = b"\xfd\xb1\n\xfe" + struct.pack("<I", 10**6)       # the JUNK chunk, renamed and lying
+    p.write_bytes(bytes(raw))
+    with pytest.raises(AudioError) as err:
+        AudioReader(p)
+    msg = str(err.value)
+    assert "'\\xfd\\xb1\\n\\xfe'" in msg and msg.isprintable()
+
+
+def test_flac_decoder_errors_are_one_audio_error_line(tmp_path):
+    p = tmp_path / "x.flac"
+    save(Audio(np.random.default_rng(2).standard_normal((1, 48000)).astype(np.float32) * 0.1, 48000), p)
+    raw = bytearray(p.read_bytes())
+    raw[len(raw) // 2:] = bytes(len(raw) - len(raw) // 2)     # the second half of the frames zeroed
+    p.write_bytes(bytes(raw))
+    with pytest.raises(AudioError) as err:
+        with AudioReader(p) as r:
+            r.read()
+    assert str(p) in str(err.value) and str(err.value).isprintable()
+
+
+def test_flac_of_unknown_length_is_read_whole(tmp_path):
+    """STREAMINFO total samples 0 (a streamed encoder): libsndfile cannot read it, FFmpeg does."""
+    x = np.random.default_rng(3).standard_normal((1, 24000)).astype(np.float32) * 0.1
+    p = tmp_path / "x.flac"
+    save(Audio(x, 16000), p, subtype="PCM_16")
+    raw = bytearray(p.read_bytes())
+    raw[21] &= 0xF0
+    raw[22:26] = bytes(4)
+    p.write_bytes(bytes(raw))
+    with AudioReader(p) as r:
+        y = r.read()
+        assert r.frames == 24000 and r.native_subtype == "PCM_16"
+    assert np.max(np.abs(y - x)) < 1e-4
+
+
+def test_error_lines_show_a_path_with_a_newline_escaped(tmp_path):
+    p = tmp_path / "take\n1.wav"
+    p.write_bytes(b"RIFF\x04\x00\x00\x00WAVE")
+    with pytest.raises(AudioError) as err:
+        AudioReader(p)
+    assert "take\\n1.wav" in str(err.value) and str(err.value).isprintable()

@@ -19,6 +19,7 @@ torch = pytest.importorskip("torch")
 whisper = pytest.importorskip("whisper")
 
 from voxpost.speech import transcribe as tr  # noqa: E402
+from voxpost.speech import whisper_models  # noqa: E402
 
 #: Most tokens per window: random weights never stop on their own before whisper's 224.
 SAMPLE_LEN = 24
@@ -270,9 +271,9 @@ def test_official_checkpoints_are_recognised_by_sha():
     reg = Registry.load()
     for key in ("tiny", "base.en", "large-v3", "turbo"):
         sha = reg.get(tr.WHISPER_NAMES[key]).sha256
-        assert tr._official_key(sha) in (key, {"large-v3": "large", "turbo": "large-v3-turbo"}.get(key, key))
-        assert tr._official_name(sha) == tr.WHISPER_NAMES[key]
-    assert tr._official_key("0" * 64) is None
+        assert whisper_models._official_key(sha) in (key, {"large-v3": "large", "turbo": "large-v3-turbo"}.get(key, key))
+        assert whisper_models._official_name(sha) == tr.WHISPER_NAMES[key]
+    assert whisper_models._official_key("0" * 64) is None
 
 
 def test_words_outside_speech_are_dropped_and_the_rest_clipped():

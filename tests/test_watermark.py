@@ -38,12 +38,12 @@ def _snr_db(host: np.ndarray, marked: np.ndarray) -> float:
 def test_payload_fields_round_trip():
     assert PAYLOAD == Payload(version=PAYLOAD.version, profile_id="3fa2", time_utc="2026-11-23T14:00Z")
     assert PAYLOAD.tool == "voxpost"
-    symbols = wm._payload_to_symbols(PAYLOAD)
+    symbols = wm.payload_to_symbols(PAYLOAD)
     assert len(symbols) == wm.N_DATA and all(0 <= s < 1 << wm.BITS_PER_SEQ for s in symbols)
-    assert wm._symbols_to_payload(symbols) == PAYLOAD
+    assert wm.symbols_to_payload(symbols) == PAYLOAD
     broken = list(symbols)
     broken[2] ^= 1
-    assert wm._symbols_to_payload(broken) is None                      # CRC catches a bit error
+    assert wm.symbols_to_payload(broken) is None                      # CRC catches a bit error
     assert make_payload(profile_id=None).profile_id is None
     with pytest.raises(WatermarkError):
         make_payload(profile_id="not-hex")

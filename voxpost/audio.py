@@ -30,10 +30,8 @@ from typing import Any
 import numpy as np
 
 from voxpost.errors import AudioError
-from voxpost.stream import DEFAULT_FPS, AudioReader, AudioWriter, format_timecode
-
-#: Resampling quality used unless asked otherwise (soxr "very high quality").
-RESAMPLE_QUALITY = "VHQ"
+from voxpost import stream
+from voxpost.stream import DEFAULT_FPS, RESAMPLE_QUALITY, AudioReader, AudioWriter, format_timecode
 
 
 @dataclass
@@ -134,15 +132,14 @@ def info(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def resample(audio: Audio, sample_rate: int, *, quality: str = RESAMPLE_QUALITY) -> Audio:
-    """High-quality resampling (libsoxr) of every channel; the timecode keeps its time."""
-    import soxr
-
+    """High-quality resampling (libsoxr, :func:`voxpost.stream.resample`) of every channel; the
+    timecode keeps its time."""
     if sample_rate == audio.sample_rate:
         return audio.with_samples(audio.samples.copy())
     if sample_rate <= 0:
         raise AudioError(f"cannot resample to {sample_rate} Hz")
-    out = soxr.resample(audio.samples.T, audio.sample_rate, sample_rate, quality=quality)
-    result = audio.with_samples(np.ascontiguousarray(out.T, dtype=np.float32), sample_rate)
+    result = audio.with_samples(stream.resample(audio.samples, audio.sample_rate, sample_rate, quality=quality),
+                                sample_rate)
     result.timecode_samples = round(audio.timecode_samples * sample_rate / audio.sample_rate)
     return result
 

@@ -110,11 +110,19 @@ def read_layout(path: str | Path) -> WavLayout:
     36000.0
     """
     path = Path(path)
+    shown = printable(str(path))
+    try:
+        return _scan(path, shown)
+    except (struct.error, EOFError, OSError) as exc:
+        raise AudioError(f"{shown}: damaged WAV header ({printable(str(exc))[:120]})") from None
+
+
+def _scan(path: Path, shown: str) -> WavLayout:
     size = path.stat().st_size
     with open(path, "rb") as f:
         head = f.read(12)
         if len(head) < 12 or head[8:12] != b"WAVE" or head[:4] not in (b"RIFF", b"RF64", b"BW64"):
-            raise AudioError(f"{path}: not a WAV file (no RIFF/WAVE header)")
+            raise AudioError(f"{shown}: not a WAV file (no RIFF/WAVE header)")
         container = head[:4].decode()
         ds64_data = None
         fmt = None
@@ -125,33 +133,64 @@ def read_layout(path: str | Path) -> WavLayout:
         while pos + 8 <= size:
             f.seek(pos)
             cid, csize = struct.unpack("<4sI", f.read(8))
-            name = cid.decode("latin-1")
+            name = printable(cid)
             chunks.append(name)
-            if cid == b"ds64":
-                ds64_data = struct.unpack("<QQQ", f.read(24))[1]
-            elif cid == b"data":
+            if cid == b"data":
                 data_offset = pos + 8
                 data_bytes = ds64_data if (csize == _U32_MAX and ds64_data is not None) else csize
                 if data_offset + data_bytes > size:
                     raise AudioError(
-                        f"{path}: file is truncated: header announces {data_bytes} bytes of audio, "
+                        f"{shown}: file is truncated: header announces {data_bytes} bytes of audio, "
                         f"only {size - data_offset} are present"
                     )
                 pos = data_offset + data_bytes + (data_bytes & 1)
                 continue
-            elif csize > size - pos - 8:
-                raise AudioError(f"{path}: file is truncated inside its '{name.strip()}' chunk")
+            if csize > size - pos - 8:
+                raise AudioError(f"{shown}: file is truncated inside its '{name.strip()}' chunk")
+            if cid in _MIN_CHUNK and csize < _MIN_CHUNK[cid]:
+                raise AudioError(f"{shown}: damaged WAV header: '{name.strip()}' chunk of {csize} bytes, "
+                                 f"under the {_MIN_CHUNK[cid]} it needs")
+            if cid == b"ds64":
+                ds64_data = struct.unpack("<QQQ", f.read(24))[1]
             elif cid == b"fmt ":
                 fmt = struct.unpack("<HHIIHH", f.read(16))
+                _check_fmt(shown, *fmt)
             elif cid == b"bext":
                 bext = Bext.from_bytes(f.read(csize))
             elif cid == b"iXML":
                 ixml = f.read(csize).rstrip(b"\0").decode("utf-8", "replace")
             pos += 8 + csize + (csize & 1)
     if fmt is None or data_offset is None:
-        raise AudioError(f"{path}: WAV file has no {'fmt' if fmt is None else 'data'} chunk (truncated or damaged)")
+        raise AudioError(f"{shown}: WAV file has no {'fmt' if fmt is None else 'data'} chunk (truncated or damaged)")
     tag, channels, rate, _, _, bits = fmt
     return WavLayout(container, tag, channels, rate, bits, data_offset, data_bytes, bext, ixml, chunks)
+
+
+_MIN_CHUNK = {b"ds64": 24, b"fmt ": 16}
+
+
+def _check_fmt(shown: str, tag: int, channels: int, rate: int, byte_rate: int, block_align: int, bits: int) -> None:
+    """Refuse fmt values no recording has (1 kHz..768 kHz, 1..64 channels, 1..64 bits)."""
+    if not 1000 <= rate <= 768000:
+        raise AudioError(f"{shown}: fmt chunk gives a sample rate of {rate} Hz, outside 1000..768000 Hz; "
+                         "the file is damaged")
+    if not 1 <= channels <= 64:
+        raise AudioError(f"{shown}: fmt chunk gives {channels} channels, outside 1..64; the file is damaged")
+    if tag in (_WAVE_FORMAT_PCM, _WAVE_FORMAT_FLOAT) and bits not in (8, 16, 24, 32, 64) or not 1 <= bits <= 64:
+        raise AudioError(f"{shown}: fmt chunk gives {bits} bits per sample; the file is damaged")
+    if block_align == 0:
+        raise AudioError(f"{shown}: fmt chunk gives a block size of 0 bytes; the file is damaged")
+
+
+def printable(text: str | bytes) -> str:
+    """``text`` as printable ASCII on one line: other characters (and bytes) escaped, ``\\xfd``.
+
+    >>> printable(b"\\xfd\\xb1\\xfe ")
+    '\\\\xfd\\\\xb1\\\\xfe '
+    """
+    if isinstance(text, bytes):
+        text = text.decode("latin-1")
+    return "".join(c if " " <= c <= "~" else ascii(c)[1:-1] for c in text)
 
 
 def encode(block: np.ndarray, subtype: str) -> bytes:

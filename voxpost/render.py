@@ -19,9 +19,8 @@ from typing import Any
 import numpy as np
 
 from voxpost import __version__, bwf
-from voxpost.audio import RESAMPLE_QUALITY
 from voxpost.stage import Chain
-from voxpost.stream import AudioReader, AudioWriter
+from voxpost.stream import AudioReader, AudioWriter, resample_stream
 
 #: Frames per block for offline rendering (about 1.4 s at 48 kHz).
 BLOCK_FRAMES = 65536
@@ -81,7 +80,7 @@ def render_file(src: str | os.PathLike, dst: str | os.PathLike, chain: Chain, *,
                 done = 0
                 blocks = tail.stream(source())
                 if out_rate != in_rate:
-                    blocks = _resampled(blocks, in_rate, out_rate, channels)
+                    blocks = resample_stream(blocks, in_rate, out_rate, channels)
                 for block in blocks:
                     writer.write(block)
                     done += block.shape[1]
@@ -131,17 +130,6 @@ def _read_blocks(path: Path, block_frames: int) -> Iterator[np.ndarray]:
         yield from reader.blocks(block_frames)
 
 
-def _resampled(blocks: Iterable[np.ndarray], in_rate: int, out_rate: int, channels: int) -> Iterator[np.ndarray]:
-    import soxr
-
-    rs = soxr.ResampleStream(in_rate, out_rate, channels, dtype="float32", quality=RESAMPLE_QUALITY)
-    for block in blocks:
-        y = rs.resample_chunk(np.ascontiguousarray(block.T), last=False)
-        if len(y):
-            yield np.ascontiguousarray(y.T)
-    y = rs.resample_chunk(np.zeros((0, channels), np.float32), last=True)
-    if len(y):
-        yield np.ascontiguousarray(y.T)
 
 
 def _bext_for_output(reader: AudioReader, out_rate: int, chain: Chain) -> bwf.Bext | None:

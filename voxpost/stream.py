@@ -20,7 +20,7 @@ import numpy as np
 import soundfile as sf
 
 from voxpost import bwf
-from voxpost.errors import AudioError
+from voxpost.errors import AudioError, ParameterError
 
 #: Extensions decoded through PyAV (FFmpeg) rather than libsndfile.
 AV_EXTENSIONS = {".mpg", ".mpeg", ".mp4", ".m4v", ".m4a", ".mov", ".mkv", ".webm", ".avi", ".mxf",
@@ -39,52 +39,86 @@ WRITE_FORMATS = {
 }
 _AV_SUBTYPES = {"u8": "PCM_U8", "s16": "PCM_16", "s32": "PCM_32", "flt": "FLOAT", "dbl": "DOUBLE"}
 DEFAULT_FPS = Fraction(25)
+#: Sample rates and channel counts a header may give; anything else is a damaged file.
+MIN_RATE_HZ, MAX_RATE_HZ = 1000, 768000
+MAX_CHANNELS = 64
+#: Most decoded samples (all channels) per byte of a compressed file (FLAC's constant subframes
+#: reach about 5000); a header announcing more is damaged.
+MAX_EXPANSION = 8192
+#: Most bytes of samples :meth:`AudioReader.read` holds, whatever the machine has.
+MAX_READ_BYTES = 8 << 30
+#: Largest sample magnitude a recording has (120 dB over full scale); past it a file is damaged.
+MAX_SAMPLE_ABS = 1e6
+#: Resampling quality used unless asked otherwise (soxr "very high quality").
+RESAMPLE_QUALITY = "VHQ"
+#: What libsndfile reports as the length of a stream whose header does not give it (SF_COUNT_MAX).
+_SF_UNKNOWN_LENGTH = 2**63 - 1
+_PCM_CONTAINERS = {"WAV", "WAVEX", "RF64", "AIFF", "W64", "AU"}
+_SUBTYPE_BITS = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32, "FLOAT": 32,
+                 "DOUBLE": 64, "ULAW": 8, "ALAW": 8}
 
 
 class AudioReader:
-    """Read an audio file in float32 blocks ``[channels, frames]``.
+    """Read an audio file in float32 blocks ``[channels, frames]``; the one front door for files.
 
     Attributes: ``sample_rate``, ``channels``, ``frames`` (None until known for some compressed
     streams), ``subtype``, ``format``, ``timecode_samples``, ``fps``, ``bext``, ``ixml``,
     ``native_subtype`` (what to write to keep the bit depth).
+
+    The header is validated before anything is allocated (rate within
+    :data:`MIN_RATE_HZ`..:data:`MAX_RATE_HZ`, 1..:data:`MAX_CHANNELS` channels, chunk sizes and
+    frame counts against the file size), and every decoder failure is an :class:`AudioError`
+    of one line naming the file.
 
     Examples
     --------
     >>> import numpy as np
     >>> from voxpost.audio import Audio, save
     >>> _ = save(Audio(np.full((2, 120000), 0.25, np.float32), 48000), "reel1.wav")
-    >>> peak = 0.0
+    >>> peak, frames = 0.0, 0
     >>> with AudioReader("reel1.wav") as r:
-    ...     for block in r.blocks(48000):
-    ...         peak = max(peak, float(np.abs(block).max()))
-    >>> r.channels, r.frames, peak
-    (2, 120000, 0.25)
+    ...     for block in r.blocks(16000, sample_rate=16000, mono=True):
+    ...         peak, frames = max(peak, float(np.abs(block).max())), frames + block.shape[-1]
+    >>> r.channels, r.frames, frames, round(peak, 2)
+    (2, 120000, 40000, 0.25)
     """
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
+        #: The path as messages show it: printable ASCII, one line.
+        self.name = bwf.printable(str(self.path))
         if not self.path.exists():
-            raise AudioError(f"{self.path}: no such file")
+            raise AudioError(f"{self.name}: no such file")
         if not self.path.is_file():
-            raise AudioError(f"{self.path}: not a file")
-        if self.path.stat().st_size == 0:
-            raise AudioError(f"{self.path}: file is empty")
+            raise AudioError(f"{self.name}: not a file")
+        self.file_bytes = self.path.stat().st_size
+        if self.file_bytes == 0:
+            raise AudioError(f"{self.name}: file is empty")
         self.bext: bwf.Bext | None = None
         self.ixml: str | None = None
         self.timecode_samples = 0
         self.fps = DEFAULT_FPS
         self._sf: sf.SoundFile | None = None
         self._av = None
-        with open(self.path, "rb") as f:
-            head = f.read(64)
+        try:
+            with open(self.path, "rb") as f:
+                head = f.read(64)
+        except OSError as exc:
+            raise AudioError(f"{self.name}: cannot read ({_short(exc)})") from None
         is_opus = head[:4] == b"OggS" and b"OpusHead" in head
-        if self.path.suffix.lower() in AV_EXTENSIONS or is_opus:
-            self._open_av()
-        else:
-            self._open_sf(head)
+        try:
+            if self.path.suffix.lower() in AV_EXTENSIONS or is_opus:
+                self._open_av()
+            else:
+                self._open_sf(head)
+            self._check_header()
+        except BaseException:
+            self.close()
+            raise
 
     # -- opening ---------------------------------------------------------------------------
     def _open_sf(self, head: bytes) -> None:
+        layout = None
         if head[:4] in (b"RIFF", b"RF64", b"BW64"):
             layout = bwf.read_layout(self.path)
             self.bext, self.ixml = layout.bext, layout.ixml
@@ -93,67 +127,151 @@ class AudioReader:
             self.fps = _ixml_fps(self.ixml) or DEFAULT_FPS
         try:
             self._sf = sf.SoundFile(str(self.path))
-        except (sf.LibsndfileError, RuntimeError):
-            self._open_av()  # let FFmpeg try formats libsndfile does not know (mp3 without tags, ...)
+        except (sf.LibsndfileError, RuntimeError, ValueError, TypeError, OSError, EOFError):
+            self._open_av()  # let FFmpeg try formats libsndfile does not know (mp3 without tags, MP3 in WAV, ...)
             return
-        self.sample_rate = self._sf.samplerate
-        self.channels = self._sf.channels
-        self.frames: int | None = self._sf.frames
+        if self._sf.frames == _SF_UNKNOWN_LENGTH:   # a FLAC stream of unknown length: libsndfile cannot
+            self._sf.close()                        # read it (it seeks), FFmpeg can
+            self._sf = None
+            self._open_av()
+            return
+        self.sample_rate = int(self._sf.samplerate)
+        self.channels = int(self._sf.channels)
+        self.frames: int | None = int(self._sf.frames)
         self.subtype = self._sf.subtype
         self.format = self._sf.format
         self.native_subtype = self.subtype
+        if layout is not None and (self.sample_rate, self.channels) != (layout.sample_rate, layout.channels):
+            raise AudioError(f"{self.name}: damaged WAV header (libsndfile reads {self.sample_rate} Hz, "
+                             f"{self.channels} channels; the fmt chunk says {layout.sample_rate} Hz, "
+                             f"{layout.channels} channels)")
 
     def _open_av(self) -> None:
         import av
 
         try:
-            self._av = av.open(str(self.path))
-        except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
-            raise AudioError(f"{self.path}: not a readable audio file ({_short(exc)})") from None
-        if not self._av.streams.audio:
-            self._av.close()
-            raise AudioError(f"{self.path}: no audio track in this file")
-        stream = self._av.streams.audio[0]
-        ctx = stream.codec_context
-        self.sample_rate = int(ctx.sample_rate)
-        self.channels = int(ctx.channels)
-        self.frames = None
-        self.subtype = (ctx.name or "unknown").upper()
-        self.format = self._av.format.name.split(",")[0].upper()
-        self.native_subtype = _AV_SUBTYPES.get(ctx.format.name.rstrip("p") if ctx.format else "", "FLOAT")
-        tc = self._av.metadata.get("timecode") or stream.metadata.get("timecode")
-        if self._av.streams.video and self._av.streams.video[0].average_rate:
-            self.fps = Fraction(self._av.streams.video[0].average_rate)
-        if tc:
-            self.timecode_samples = parse_timecode(tc, self.fps, self.sample_rate)
+            self._av = av.open(str(self.path), metadata_errors="ignore")
+            streams = self._av.streams.audio
+            if not streams:
+                raise AudioError(f"{self.name}: no audio track in this file")
+            stream = streams[0]
+            ctx = stream.codec_context
+            if ctx is None:
+                raise AudioError(f"{self.name}: audio track has no decoder (unknown codec)")
+            self.sample_rate = int(ctx.sample_rate or 0)
+            self.channels = int(ctx.channels or 0)
+            self.frames = None
+            self.subtype = bwf.printable(ctx.name or "unknown").upper()
+            self.format = bwf.printable(self._av.format.name.split(",")[0]).upper()
+            fmt = ctx.format.name.rstrip("p") if ctx.format else ""
+            self.native_subtype = _AV_SUBTYPES.get(fmt, "FLOAT")
+            self._check_header()
+            tc = self._av.metadata.get("timecode") or stream.metadata.get("timecode")
+            if self._av.streams.video and self._av.streams.video[0].average_rate:
+                fps = Fraction(self._av.streams.video[0].average_rate)
+                self.fps = fps if 1 <= fps <= 1000 else DEFAULT_FPS
+            if tc:
+                try:
+                    self.timecode_samples = parse_timecode(tc, self.fps, self.sample_rate)
+                except AudioError:
+                    self.timecode_samples = 0       # a damaged timecode tag: the file still plays
+        except AudioError:
+            raise
+        except (av.error.FFmpegError, UnicodeDecodeError, ValueError, TypeError, AttributeError,
+                OverflowError, ZeroDivisionError, OSError, EOFError) as exc:
+            raise AudioError(f"{self.name}: not a readable audio file ({_short(exc)})") from None
+
+    def _check_header(self) -> None:
+        """Refuse header values no recording has, before anything is sized from them."""
+        if not MIN_RATE_HZ <= self.sample_rate <= MAX_RATE_HZ:
+            raise AudioError(f"{self.name}: header gives a sample rate of {self.sample_rate} Hz, outside "
+                             f"{MIN_RATE_HZ}..{MAX_RATE_HZ} Hz; the file is damaged")
+        if not 1 <= self.channels <= MAX_CHANNELS:
+            raise AudioError(f"{self.name}: header gives {self.channels} channels, outside 1..{MAX_CHANNELS}; "
+                             "the file is damaged")
+        if self.frames is not None:
+            if self.frames < 0:
+                raise AudioError(f"{self.name}: header gives a negative length; the file is damaged")
+            bits = _SUBTYPE_BITS.get(self.subtype) if self.format in _PCM_CONTAINERS else None
+            if bits is not None and self.frames * self.channels * bits > 8 * self.file_bytes:
+                raise AudioError(f"{self.name}: file is truncated: header announces {self.frames} frames, "
+                                 f"{self.file_bytes} bytes hold fewer")
+            if self.frames * self.channels > MAX_EXPANSION * self.file_bytes:
+                raise AudioError(f"{self.name}: header announces {self.frames} frames, more than "
+                                 f"{self.file_bytes} bytes can hold; the file is damaged")
 
     # -- reading ---------------------------------------------------------------------------
-    def blocks(self, block_frames: int) -> Iterator[np.ndarray]:
+    def blocks(self, block_frames: int, *, sample_rate: int | None = None, mono: bool = False,
+               quality: str = RESAMPLE_QUALITY) -> Iterator[np.ndarray]:
         """Yield float32 blocks ``[channels, block_frames]`` (the last one shorter).
 
-        Raises :class:`AudioError` on NaN/Inf samples and on a file that ends before its header says.
+        Parameters
+        ----------
+        block_frames : int
+            Frames per block, at the output rate.
+        sample_rate : int, optional
+            Deliver at this rate (streaming libsoxr, ``quality``); default: the file's.
+        mono : bool
+            Mix the channels down to one (their mean); blocks are then ``[1, frames]``.
+
+        Raises :class:`AudioError` on NaN/Inf samples, on a file that ends before its header says,
+        and on any decoder failure.
         """
         if block_frames < 1:
             raise ValueError("block_frames must be positive")
+        out_rate = self.sample_rate if sample_rate is None else int(sample_rate)
+        if out_rate <= 0:
+            raise ValueError("sample_rate must be positive")
+        source = self._checked_blocks(block_frames if out_rate == self.sample_rate else 1 << 16)
+        if mono:
+            source = (b.mean(axis=0, keepdims=True, dtype=np.float32) if b.shape[0] > 1 else b for b in source)
+        if out_rate == self.sample_rate:
+            yield from source
+            return
+        channels = 1 if mono else self.channels
+        yield from _rebuffer(resample_stream(source, self.sample_rate, out_rate, channels, quality=quality),
+                             block_frames)
+
+    def _checked_blocks(self, block_frames: int) -> Iterator[np.ndarray]:
         source = self._sf_blocks(block_frames) if self._sf is not None else _rebuffer(self._av_frames(), block_frames)
         done = 0
+        limit = self.frames
         for block in source:
-            if not np.isfinite(block).all():
-                bad = int(np.argmax(~np.isfinite(block).all(axis=0)))
-                raise AudioError(f"{self.path}: NaN or Inf samples at {(done + bad) / self.sample_rate:.3f} s; "
-                                 "repair or re-export the file")
+            if block.ndim != 2 or block.shape[0] != self.channels:
+                raise AudioError(f"{self.name}: decoder gave {block.shape[0]} channels where the header "
+                                 f"says {self.channels}; the file is damaged")
+            sane = np.abs(block) <= MAX_SAMPLE_ABS          # False on NaN and Inf too
+            if not sane.all():
+                bad = int(np.argmax(~sane.all(axis=0)))
+                what = "NaN or Inf samples" if not np.isfinite(block).all() else \
+                    f"samples beyond +-{MAX_SAMPLE_ABS:g} (120 dB over full scale)"
+                raise AudioError(f"{self.name}: {what} at {(done + bad) / self.sample_rate:.3f} s; "
+                                 "the file is damaged: repair or re-export it")
             done += block.shape[1]
+            if limit is not None and done > limit:
+                raise AudioError(f"{self.name}: damaged: more samples decode than the header's {limit} frames")
             yield block
         if self.frames is not None and done != self.frames:
-            raise AudioError(f"{self.path}: file is truncated: header announces {self.frames} frames, "
+            raise AudioError(f"{self.name}: file is truncated: header announces {self.frames} frames, "
                              f"only {done} could be read")
         self.frames = done
 
-    def read(self) -> np.ndarray:
-        """The whole file as one float32 ``[channels, frames]`` array."""
-        parts = list(self.blocks(1 << 20))
+    def read(self, *, sample_rate: int | None = None, mono: bool = False,
+             quality: str = RESAMPLE_QUALITY) -> np.ndarray:
+        """The whole file as one float32 ``[channels, frames]`` array (arguments as :meth:`blocks`).
+
+        Raises :class:`AudioError` when the result would not fit in :func:`memory_budget_bytes`.
+        """
+        budget = memory_budget_bytes()
+        parts, held = [], 0
+        for block in self.blocks(1 << 20, sample_rate=sample_rate, mono=mono, quality=quality):
+            held += block.nbytes
+            if held > budget:
+                raise AudioError(f"{self.name}: too long to hold in memory (over {budget / 2**30:.1f} GiB "
+                                 "of samples); split it or use a streaming command")
+            parts.append(block)
         if not parts:
-            return np.zeros((self.channels, 0), np.float32)
+            return np.zeros((1 if mono else self.channels, 0), np.float32)
         return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
 
     def count_frames(self) -> int:
@@ -164,31 +282,48 @@ class AudioReader:
         return int(self.frames)
 
     def _sf_blocks(self, block_frames: int) -> Iterator[np.ndarray]:
-        self._sf.seek(0)
-        while True:
-            try:
+        try:
+            self._sf.seek(0)
+            while True:
                 data = self._sf.read(block_frames, dtype="float32", always_2d=True)
-            except (sf.LibsndfileError, RuntimeError) as exc:
-                raise AudioError(f"{self.path}: cannot decode ({_short(exc)}); the file is damaged or truncated") from None
-            if data.shape[0] == 0:
-                return
-            yield np.ascontiguousarray(data.T)
+                if data.shape[0] == 0:
+                    return
+                yield np.ascontiguousarray(data.T)
+        except (sf.LibsndfileError, RuntimeError, ValueError, OSError, EOFError) as exc:
+            raise AudioError(f"{self.name}: cannot decode ({_short(exc)}); the file is damaged or truncated") from None
 
     def _av_frames(self) -> Iterator[np.ndarray]:
         import av
 
-        self._av.seek(0)
-        stream = self._av.streams.audio[0]
-        resampler = av.AudioResampler(format="fltp", layout=stream.codec_context.layout, rate=self.sample_rate)
         try:
+            self._av.seek(0)
+        except (av.error.FFmpegError, ValueError, OSError):
+            pass     # an unseekable stream is read from where it is: at its start, on a fresh reader
+        stream = self._av.streams.audio[0]
+        try:
+            resampler = av.AudioResampler(format="fltp", layout=stream.codec_context.layout, rate=self.sample_rate)
             for packet in self._av.demux(stream):
                 for frame in packet.decode():
+                    if frame.sample_rate != self.sample_rate:
+                        raise AudioError(f"{self.name}: damaged: the sample rate changes mid-stream "
+                                         f"({self.sample_rate} -> {frame.sample_rate} Hz)")
                     for out in resampler.resample(frame):
-                        yield out.to_ndarray().astype(np.float32, copy=False)
+                        yield self._av_array(out)
             for out in resampler.resample(None):
-                yield out.to_ndarray().astype(np.float32, copy=False)
-        except av.error.FFmpegError as exc:
-            raise AudioError(f"{self.path}: cannot decode ({_short(exc)}); the file is damaged or truncated") from None
+                yield self._av_array(out)
+        except AudioError:
+            raise
+        except (av.error.FFmpegError, ValueError, TypeError, AttributeError, OverflowError, OSError,
+                EOFError) as exc:
+            raise AudioError(f"{self.name}: cannot decode ({_short(exc)}); the file is damaged or truncated") from None
+
+    def _av_array(self, frame) -> np.ndarray:
+        # FFmpeg gives unnamed layouts (17 channels, ...) a plane count of their own, and PyAV's
+        # to_ndarray then reads past the planes (a segmentation fault): check before converting
+        if frame.format.name != "fltp" or len(frame.planes) != self.channels:
+            raise AudioError(f"{self.name}: damaged: the decoder gives {len(frame.planes)} planes of "
+                             f"{frame.format.name} for {self.channels} channels")
+        return frame.to_ndarray().astype(np.float32, copy=False)
 
     def close(self) -> None:
         if self._sf is not None:
@@ -201,6 +336,67 @@ class AudioReader:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def resample(samples: np.ndarray, rate_in_hz: int, rate_out_hz: int, *, quality: str = RESAMPLE_QUALITY) -> np.ndarray:
+    """Resample an array ``[frames]`` or ``[channels, frames]`` with libsoxr; the one in-memory entry.
+
+    Float64 input stays float64; anything else comes back float32. Same rate: a copy.
+
+    Examples
+    --------
+    >>> y = resample(np.zeros((2, 48000), np.float32), 48000, 16000)
+    >>> y.shape, y.dtype
+    ((2, 16000), dtype('float32'))
+    """
+    import soxr
+
+    x = np.asarray(samples)
+    dtype = np.float64 if x.dtype == np.float64 else np.float32
+    if int(rate_in_hz) == int(rate_out_hz) or x.shape[-1] == 0:
+        n = x.shape[-1] if int(rate_in_hz) == int(rate_out_hz) else 0
+        return np.array(x[..., :n], dtype=dtype)
+    if rate_in_hz <= 0 or rate_out_hz <= 0:
+        raise AudioError(f"cannot resample {rate_in_hz} Hz to {rate_out_hz} Hz")
+    if x.ndim == 1:
+        return soxr.resample(x.astype(dtype, copy=False), rate_in_hz, rate_out_hz, quality=quality).astype(dtype, copy=False)
+    if x.ndim != 2:
+        raise ValueError(f"samples must be [frames] or [channels, frames], got shape {x.shape}")
+    out = soxr.resample(np.ascontiguousarray(x.T, dtype=dtype), rate_in_hz, rate_out_hz, quality=quality)
+    return np.ascontiguousarray(out.T, dtype=dtype)
+
+
+def resample_stream(blocks: Iterable[np.ndarray], rate_in_hz: int, rate_out_hz: int, channels: int, *,
+                    quality: str = RESAMPLE_QUALITY) -> Iterator[np.ndarray]:
+    """Streaming libsoxr over float32 ``[channels, n]`` blocks; output blocks vary in length."""
+    import soxr
+
+    rs = soxr.ResampleStream(rate_in_hz, rate_out_hz, channels, dtype="float32", quality=quality)
+    for block in blocks:
+        out = rs.resample_chunk(np.ascontiguousarray(block.T, dtype=np.float32))
+        if out.shape[0]:
+            yield np.ascontiguousarray(out.T)
+    out = rs.resample_chunk(np.zeros((0, channels), np.float32), last=True)
+    if out.shape[0]:
+        yield np.ascontiguousarray(out.T)
+
+
+def check_samples(samples: np.ndarray) -> None:
+    """Raise :class:`ParameterError` unless every sample is finite and within :data:`MAX_SAMPLE_ABS`."""
+    x = np.asarray(samples)
+    if x.size and not (np.abs(x) <= MAX_SAMPLE_ABS).all():
+        raise ParameterError(f"audio has NaN, Inf or samples beyond +-{MAX_SAMPLE_ABS:g}; repair or rescale it")
+
+
+def memory_budget_bytes() -> int:
+    """Most bytes of samples a whole-file read may hold: half the memory available now, at most
+    :data:`MAX_READ_BYTES`."""
+    try:
+        with open("/proc/meminfo") as f:
+            avail = next(int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:"))
+    except (OSError, StopIteration, ValueError):
+        avail = 2 * MAX_READ_BYTES
+    return int(min(MAX_READ_BYTES, avail // 2))
 
 
 class AudioWriter:
@@ -361,4 +557,4 @@ def _rebuffer(chunks: Iterable[np.ndarray], block_frames: int) -> Iterator[np.nd
 
 
 def _short(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:160] or type(exc).__name__
+    return bwf.printable(" ".join(str(exc).split()))[:160] or type(exc).__name__

@@ -23,14 +23,15 @@ LEAD_S = 0.8
 
 def speech_demo(out_dir: Path) -> dict[str, Any]:
     """Speak, place and align the demo line in ``out_dir``; return the measurements."""
-    from voxpost.audio import Audio, resample, save
+    from voxpost.audio import Audio, save
     from voxpost.espeak import synthesize
     from voxpost.espeak.words import script_words
     from voxpost.outputs import write_text
     from voxpost.speech.jobs import align_job
+    from voxpost.stream import resample
 
     syn = synthesize(DEMO_SCRIPT, language="en-gb-x-rp", rate_wpm=150, pitch=35)
-    voice = resample(Audio(syn.samples, syn.sample_rate), SCENE_RATE).samples[0]
+    voice = resample(syn.samples, syn.sample_rate, SCENE_RATE, quality="HQ")
     lead = int(LEAD_S * SCENE_RATE)
     x = np.zeros(int((LEAD_S + 0.5) * SCENE_RATE) + voice.size, np.float32)
     x[lead:lead + voice.size] = 0.5 * voice

@@ -169,9 +169,9 @@ def dub(original, lines: Sequence[Any], *, language: str, voice=None, backend: s
 
 def _place(stem: np.ndarray, orig: np.ndarray, sr: int, f: FittedLine, w: Window) -> None:
     """Resample a fitted line to the stem's rate, match the original's level, add it in place."""
-    import soxr
+    from voxpost.stream import resample
 
-    y = f.samples if f.sample_rate == sr else soxr.resample(f.samples, f.sample_rate, sr, quality="VHQ")
+    y = f.samples if f.sample_rate == sr else resample(f.samples, f.sample_rate, sr)
     y = np.asarray(y, np.float32)
     a, b = int(w.start_s * sr), int(w.end_s * sr)
     mono = orig.mean(axis=0) if orig.ndim == 2 else orig

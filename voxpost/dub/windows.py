@@ -90,12 +90,12 @@ class Speech:
 
 
 def _mono16(samples: np.ndarray, sample_rate: int) -> np.ndarray:
-    import soxr
+    from voxpost.stream import resample
 
     x = np.asarray(samples, np.float32)
     mono = x if x.ndim == 1 else x.mean(axis=0)
     if sample_rate != ENV_RATE:
-        mono = soxr.resample(mono, sample_rate, ENV_RATE, quality="HQ").astype(np.float32)
+        mono = resample(mono, sample_rate, ENV_RATE, quality="HQ")
     return mono
 
 

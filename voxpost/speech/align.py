@@ -58,9 +58,13 @@ class AlignError(VoxpostError):
 # -- features -----------------------------------------------------------------------------------
 @lru_cache(maxsize=8)
 def _mel_basis(fmax: float) -> np.ndarray:
+    import warnings
+
     import librosa
 
-    return librosa.filters.mel(sr=RATE, n_fft=N_FFT, n_mels=N_MELS, fmin=60.0, fmax=fmax).astype(np.float32)
+    with warnings.catch_warnings():   # narrow-band sources (1-4 kHz rates) leave some bands empty: fine
+        warnings.simplefilter("ignore", UserWarning)
+        return librosa.filters.mel(sr=RATE, n_fft=N_FFT, n_mels=N_MELS, fmin=60.0, fmax=fmax).astype(np.float32)
 
 
 def logmel(x: np.ndarray, *, fmax: float = 7600.0, block_s: float = 60.0) -> np.ndarray:
@@ -88,14 +92,13 @@ def _normalise(feat: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
 # -- synthesis side -----------------------------------------------------------------------------
 def _synth_word_times(text: str, tokens: list[Token], language: str, rate_wpm: float):
     """Speak the script; return (16 kHz samples, [start, end] in seconds per token)."""
-    import soxr
-
+    from voxpost.stream import resample
     from voxpost.espeak import synthesize
 
     syn = synthesize(text, language=language, rate_wpm=rate_wpm)
     times = token_times(syn, tokens, language)
     sr = syn.sample_rate
-    x16 = soxr.resample(syn.samples, sr, RATE).astype(np.float32) if sr != RATE else syn.samples
+    x16 = resample(syn.samples, sr, RATE, quality="HQ") if sr != RATE else syn.samples
     return x16, times
 
 
@@ -145,6 +148,8 @@ def warp(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     from voxpost.dsp.dtw import dtw_band
 
     n, m = len(a), len(b)
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        raise ValueError("DTW features must be finite")       # the compiled kernel does not check
     if n * m <= FULL_CELLS // 4:
         pi, pj, _ = dtw_band(a, b)
         return pi, pj
@@ -239,21 +244,11 @@ def _assign_pauses(times: np.ndarray, pauses: list[tuple[float, float]]) -> np.n
 
 
 def _read_16k_mono(path: str | os.PathLike) -> tuple[np.ndarray, dict[str, Any]]:
-    import soxr
-
     from voxpost.stream import AudioReader
 
     with AudioReader(path) as r:
-        sr = r.sample_rate
-        rs = None if sr == RATE else soxr.ResampleStream(sr, RATE, 1, dtype="float32", quality="HQ")
-        parts = []
-        for block in r.blocks(sr * 10):
-            mono = block.mean(axis=0).astype(np.float32)
-            parts.append(mono if rs is None else rs.resample_chunk(mono))
-        if rs is not None:
-            parts.append(rs.resample_chunk(np.zeros(0, np.float32), last=True))
-        meta = {"sample_rate": sr, "timecode_samples": r.timecode_samples, "fps": r.fps}
-    x = np.concatenate(parts) if parts else np.zeros(0, np.float32)
+        x = r.read(sample_rate=RATE, mono=True, quality="HQ")[0]
+        meta = {"sample_rate": r.sample_rate, "timecode_samples": r.timecode_samples, "fps": r.fps}
     return x, meta
 
 
@@ -290,9 +285,8 @@ def align(samples: np.ndarray, sample_rate: int, text: str, *, language: str = "
     ParameterError
         A language espeak-ng does not speak.
     """
-    import soxr
-
     from voxpost.speech.vad import speech_probabilities, regions_from_probabilities
+    from voxpost.stream import check_samples, resample
     from voxpost.espeak import DEFAULT_RATE_WPM, MAX_RATE_WPM, MIN_RATE_WPM, check_language
 
     tokens = script_words(text)
@@ -301,9 +295,10 @@ def align(samples: np.ndarray, sample_rate: int, text: str, *, language: str = "
     check_language(language)
     x = np.asarray(samples, np.float32)
     x = x if x.ndim == 1 else x.mean(axis=0)
+    check_samples(x)
     fmax = min(7600.0, 0.45 * (source_rate or sample_rate))
     if sample_rate != RATE:
-        x = soxr.resample(x, sample_rate, RATE, quality="HQ").astype(np.float32)
+        x = resample(x, sample_rate, RATE, quality="HQ")
     duration = x.size / RATE
     probs = speech_probabilities(x, RATE)
     regions = regions_from_probabilities(probs, duration_s=duration, pad_ms=0.0, min_speech_ms=60.0)

@@ -19,6 +19,9 @@
      log-likelihoods smoothed over 0.5 s, a Viterbi pass with a speaker-change penalty
      (:mod:`voxpost.dsp.viterbi`), and turns under 0.3 s absorbed by their neighbour.
 
+  The features live in :mod:`voxpost.speech.embeddings`, the clustering in
+  :mod:`voxpost.speech.clustering`; this module holds the pipeline and the resegmentation.
+
   Overlapped speech is *not* marked by the embedded diarizer: two cues were measured on the AMI
   excerpts and both raised DER (frames where the runner-up speaker's likelihood is close to the
   best one: about 10 % precision, the base rate of overlap; both labels for 0.3-0.8 s around each
@@ -40,14 +43,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from voxpost.errors import ParameterError
+from voxpost.speech.clustering import cluster, frame_assign
+from voxpost.speech.embeddings import FRAME_S, RATE, WIN, mfcc
 
-RATE = 16000
-HOP = 160            # 10 ms feature frames
-WIN = 400            # 25 ms analysis window
-NFFT = 512
-N_MELS = 40
-N_CEPS = 20
-FRAME_S = HOP / RATE
 BACKENDS = ("auto", "embedded", "pyannote")
 
 Turn = tuple[float, float, str]
@@ -134,20 +132,10 @@ def diarize(samples: np.ndarray, sample_rate: int, *, backend: str = "auto", num
 
 def diarize_file(path: str | os.PathLike[str], **kwargs) -> list[Turn]:
     """:func:`diarize` on any audio or video file, read blockwise and converted to 16 kHz mono."""
-    import soxr
-
     from voxpost.stream import AudioReader
 
     with AudioReader(path) as reader:
-        sr = reader.sample_rate
-        resampler = None if sr == RATE else soxr.ResampleStream(sr, RATE, 1, dtype="float32", quality="VHQ")
-        parts = []
-        for block in reader.blocks(1 << 18):
-            mono = block.mean(axis=0).astype(np.float32)
-            parts.append(mono if resampler is None else resampler.resample_chunk(mono))
-        if resampler is not None:
-            parts.append(resampler.resample_chunk(np.zeros(0, np.float32), last=True))
-    mono = np.concatenate(parts) if parts else np.zeros(0, np.float32)
+        mono = reader.read(sample_rate=RATE, mono=True)[0]
     return diarize(mono, RATE, **kwargs)
 
 
@@ -187,7 +175,7 @@ def diarize_embedded(mono16k: np.ndarray, *, num_speakers: int | None = None, mi
     voiced = speech & (energy > np.percentile(energy[speech], 20))
     lo_k = num_speakers or min_speakers or 1
     hi_k = num_speakers or max_speakers or params.max_speakers
-    labels, k = _cluster(feats, speech, voiced, lo_k, hi_k, params)
+    labels, k = cluster(feats, speech, voiced, lo_k, hi_k, params)
     report(0.8)
     if k == 1:
         turns = [(s, e, 0) for s, e in regions]
@@ -195,46 +183,6 @@ def diarize_embedded(mono16k: np.ndarray, *, num_speakers: int | None = None, mi
         turns = _resegment(feats, speech, voiced, labels, k, params)
     report(1.0)
     return _label(turns, duration)
-
-
-def mfcc(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """MFCC c1..c19 with their deltas (``[frames, 38]``, 10 ms hop) and the log energy per frame."""
-    from scipy.fft import dct
-
-    x = np.asarray(x, np.float32)
-    x = np.concatenate([x[:1], x[1:] - 0.97 * x[:-1]])
-    n = max(1, 1 + (x.size - WIN) // HOP) if x.size >= WIN else 1
-    pad = np.concatenate([x, np.zeros(max(0, (n - 1) * HOP + WIN - x.size), np.float32)])
-    frames = np.lib.stride_tricks.as_strided(pad, (n, WIN), (pad.strides[0] * HOP, pad.strides[0]),
-                                             writeable=False)
-    window, bank = np.hamming(WIN).astype(np.float32), _mel_bank().T
-    ceps = np.empty((n, N_CEPS - 1), np.float64)
-    energy = np.empty(n, np.float64)
-    for a in range(0, n, 30000):       # 5 min of frames at a time: flat memory on long files
-        spec = np.abs(np.fft.rfft(frames[a:a + 30000] * window, NFFT, axis=1)).astype(np.float32) ** 2
-        ceps[a:a + 30000] = dct(np.log(spec @ bank + 1e-8), type=2, norm="ortho", axis=1)[:, 1:N_CEPS]
-        energy[a:a + 30000] = np.log(spec.sum(axis=1, dtype=np.float64) + 1e-8)
-    return np.concatenate([ceps, _delta(ceps)], axis=1).astype(np.float64), energy
-
-
-def _mel_bank() -> np.ndarray:
-    def hz2mel(f):
-        return 2595.0 * np.log10(1.0 + f / 700.0)
-
-    mels = np.linspace(hz2mel(60.0), hz2mel(7600.0), N_MELS + 2)
-    hz = 700.0 * (10 ** (mels / 2595.0) - 1.0)
-    bins = np.fft.rfftfreq(NFFT, 1 / RATE)
-    lo, mid, hi = hz[:-2, None], hz[1:-1, None], hz[2:, None]
-    up = (bins[None] - lo) / (mid - lo)
-    down = (hi - bins[None]) / (hi - mid)
-    return np.maximum(0.0, np.minimum(up, down)).astype(np.float32)
-
-
-def _delta(c: np.ndarray, width: int = 2) -> np.ndarray:
-    padded = np.pad(c, ((width, width), (0, 0)), mode="edge")
-    num = sum(i * (padded[width + i:width + i + c.shape[0]] - padded[width - i:width - i + c.shape[0]])
-              for i in range(1, width + 1))
-    return num / (2 * sum(i * i for i in range(1, width + 1)))
 
 
 def _region_mask(regions: list[tuple[float, float]], n: int) -> np.ndarray:
@@ -246,129 +194,12 @@ def _region_mask(regions: list[tuple[float, float]], n: int) -> np.ndarray:
     return np.cumsum(edges)[:n] > 0
 
 
-def _windows(speech: np.ndarray, params: EmbeddedParams) -> np.ndarray:
-    """Start frames of feature windows that lie mostly inside speech."""
-    n = speech.size
-    win = int(round(params.window_s / FRAME_S))
-    total = speech.sum() * FRAME_S
-    hop_s = max(params.hop_s, total / params.max_windows)
-    hop = max(1, int(round(hop_s / FRAME_S)))
-    if n <= win:
-        return np.zeros(1, np.int64)
-    starts = np.arange(0, n - win + 1, hop)
-    csum = np.concatenate([[0], np.cumsum(speech)])
-    frac = (csum[starts + win] - csum[starts]) / win
-    keep = starts[frac >= 0.5]
-    if keep.size == 0:
-        keep = starts[[int(np.argmax(frac))]]
-    return keep
-
-
-def _window_stats(feats: np.ndarray, voiced: np.ndarray, starts: np.ndarray, win: int) -> np.ndarray:
-    """Mean and std of the voiced frames of each window (vectorised with cumulative sums)."""
-    w = voiced.astype(np.float64)[:, None]
-    c0 = np.concatenate([[0.0], np.cumsum(w[:, 0])])
-    c1 = np.concatenate([np.zeros((1, feats.shape[1])), np.cumsum(feats * w, axis=0)])
-    c2 = np.concatenate([np.zeros((1, feats.shape[1])), np.cumsum(feats ** 2 * w, axis=0)])
-    ends = np.minimum(starts + win, feats.shape[0])
-    cnt = np.maximum(c0[ends] - c0[starts], 1.0)[:, None]
-    mean = (c1[ends] - c1[starts]) / cnt
-    var = np.maximum((c2[ends] - c2[starts]) / cnt - mean ** 2, 1e-6)
-    return np.concatenate([mean, np.sqrt(var)], axis=1)
-
-
-def _cluster(feats, speech, voiced, lo_k, hi_k, params):
-    from scipy.cluster.hierarchy import fcluster, linkage
-
-    win = int(round(params.window_s / FRAME_S))
-    starts = _windows(speech, params)
-    x = _window_stats(feats, voiced, starts, win)
-    x = (x - x.mean(axis=0)) / (x.std(axis=0) + 1e-6)
-    if starts.size < 2 or hi_k <= 1:
-        return (starts, np.zeros(starts.size, np.int64), win), 1
-    z = linkage(x, method="average", metric="cosine")
-    if lo_k == hi_k:
-        lab = fcluster(z, lo_k, criterion="maxclust")
-    else:
-        lab = fcluster(z, min(params.overclusters, starts.size), criterion="maxclust")
-        k = lab.max()
-        if k > hi_k:
-            lab = fcluster(z, hi_k, criterion="maxclust")
-        elif k < lo_k:
-            lab = fcluster(z, lo_k, criterion="maxclust")
-    lab = lab - 1
-    if lo_k != hi_k:
-        lab = _bic_merge(feats, voiced, starts, win, lab, lo_k, hi_k, params)
-    # drop tiny clusters (under 5 % of windows) when a speaker count was not imposed
-    counts = np.bincount(lab)
-    if lo_k != hi_k:
-        big = np.flatnonzero(counts >= max(2, 0.05 * lab.size))
-        big = big if big.size >= lo_k else np.argsort(-counts)[:lo_k]
-    else:
-        big = np.flatnonzero(counts > 0)
-    if big.size <= 1:
-        return (starts, np.zeros(starts.size, np.int64), win), 1
-    cent = np.stack([x[lab == c].mean(axis=0) for c in big])
-    xn = x / (np.linalg.norm(x, axis=1, keepdims=True) + 1e-9)
-    cn = cent / (np.linalg.norm(cent, axis=1, keepdims=True) + 1e-9)
-    lab = np.argmax(xn @ cn.T, axis=1)
-    return (starts, lab, win), big.size
-
-
-def _frame_assign(n, starts, lab, win, k):
-    votes = np.zeros((n + 1, k))
-    for c in range(k):
-        s = starts[lab == c]
-        np.add.at(votes[:, c], s, 1.0)
-        np.add.at(votes[:, c], np.minimum(s + win, n), -1.0)
-    votes = np.cumsum(votes, axis=0)[:n]
-    return np.where(votes.sum(axis=1) > 0, np.argmax(votes, axis=1), -1)
-
-
-def _bic_merge(feats, voiced, starts, win, lab, lo_k, hi_k, params):
-    """Merge clusters pairwise while the BIC of one full-covariance Gaussian over both clusters'
-    voiced frames beats two separate Gaussians (classical BIC speaker clustering)."""
-    x = feats[:, :params.bic_dims]
-    d = x.shape[1]
-    lab = np.unique(lab, return_inverse=True)[1]
-    while True:
-        k = lab.max() + 1
-        if k <= max(lo_k, 1):
-            return lab
-        frame = _frame_assign(x.shape[0], starts, lab, win, k)
-        stats = []
-        for c in range(k):
-            xs = x[voiced & (frame == c)]
-            if xs.shape[0] < 2:
-                xs = x[frame == c] if (frame == c).sum() >= 2 else x[:2]
-            stats.append((xs.shape[0], xs.sum(axis=0), xs.T @ xs))
-        def logdet(n, s1, s2):
-            m = s1 / n
-            cov = s2 / n - np.outer(m, m) + 1e-3 * np.eye(d)
-            return np.linalg.slogdet(cov)[1]
-        best, pair = np.inf, None
-        for a in range(k):
-            for b in range(a + 1, k):
-                na, sa, qa = stats[a]
-                nb, sb, qb = stats[b]
-                n = na + nb
-                dbic = 0.5 * (n * logdet(n, sa + sb, qa + qb) - na * logdet(na, sa, qa) - nb * logdet(nb, sb, qb))
-                dbic -= params.bic_lambda * 0.5 * (d + d * (d + 1) / 2) * np.log(n)
-                if dbic < best:
-                    best, pair = dbic, (a, b)
-        if best >= 0 and k <= hi_k:
-            return lab
-        a, b = pair
-        lab = np.where(lab == b, a, lab)
-        lab = np.unique(lab, return_inverse=True)[1]
-
-
 def _resegment(feats, speech, voiced, labels, k, params):
     from voxpost.dsp.viterbi import viterbi
 
     starts, lab, win = labels
     n = feats.shape[0]
-    init = _frame_assign(n, starts, lab, win, k)     # frame -> speaker by majority of windows
+    init = frame_assign(n, starts, lab, win, k)     # frame -> speaker by majority of windows
     covered = init >= 0
     ll = np.empty((n, k))
     d = feats.shape[1]
@@ -437,16 +268,15 @@ def _label(turns: list[tuple[float, float, int]], duration: float) -> list[Turn]
 
 
 def _to_mono_16k(samples: np.ndarray, sample_rate: int) -> np.ndarray:
-    import soxr
+    from voxpost.stream import check_samples, resample
 
     x = np.asarray(samples, np.float32)
     if x.ndim not in (1, 2):
         raise ParameterError(f"audio must be [frames] or [channels, frames], not shape {x.shape}")
-    if x.size and not np.isfinite(x).all():
-        raise ParameterError("audio has NaN or Inf samples")
+    check_samples(x)
     mono = x if x.ndim == 1 else x.mean(axis=0)
     if sample_rate != RATE and mono.size:
-        mono = soxr.resample(mono, sample_rate, RATE, quality="VHQ").astype(np.float32)
+        mono = resample(mono, sample_rate, RATE)
     return np.ascontiguousarray(mono, np.float32)
 
 

@@ -84,12 +84,10 @@ class VoiceActivity:
 def speech_probabilities(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     """Per-32 ms speech probabilities of ``samples`` ``[channels, frames]`` or ``[frames]`` at any
     rate (mixed to mono, resampled to 16 kHz); the last partial frame is zero-padded."""
-    import soxr
+    from voxpost.stream import resample
 
     x = np.asarray(samples, np.float32)
-    mono = x if x.ndim == 1 else x.mean(axis=0)
-    if sample_rate != RATE:
-        mono = soxr.resample(mono, sample_rate, RATE, quality="VHQ").astype(np.float32)
+    mono = resample(x if x.ndim == 1 else x.mean(axis=0), sample_rate, RATE)
     pad = (-mono.size) % FRAME
     return VoiceActivity().probabilities(np.concatenate([mono, np.zeros(pad, np.float32)]))
 

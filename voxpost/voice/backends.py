@@ -58,15 +58,14 @@ def convert_audio(audio, profile, *, backend: str = "auto") -> tuple[Any, dict[s
     if "knnvc_matching_set" not in profile.arrays:
         raise VoxpostError(f"profile '{profile.name}' has no kNN-VC matching set: re-enrol it with the "
                            "kNN-VC checkpoints installed (see 'voxpost models list'), or use --backend embedded")
-    import soxr
-
+    from voxpost.stream import resample
     from voxpost.voice import knnvc
 
     model = model or knnvc.load()
     mono = audio.samples.mean(axis=0)
     y = knnvc.convert(model, mono, audio.sample_rate, profile.arrays["knnvc_matching_set"])
     if audio.sample_rate != model.SAMPLE_RATE:
-        y = soxr.resample(y, model.SAMPLE_RATE, audio.sample_rate, quality="VHQ")
+        y = resample(y, model.SAMPLE_RATE, audio.sample_rate)
     y = np.asarray(y, np.float32)[: audio.frames]
     y = np.pad(y, (0, audio.frames - y.size))
     stage.update(backend="knnvc", models=model.sources)

@@ -45,10 +45,7 @@ Method: spread spectrum shaped by the host, detected by whitened folded correlat
   sample), and the grid value with the highest correlation wins. The payload is returned only
   when the CRC-8 checks. Otherwise it is ``None`` and ``marked`` stays true.
 
-Payload layout (48 bits, most significant first): version 6 bits (major 2 bits, minor 4 bits;
-63 means "other"), profile id 16 bits (first 4 hex digits; 0 means none, so a profile whose
-id starts with ``0000`` reads as none), time 18 bits (hours since 2025-01-01T00Z, until
-2054), CRC-8 (poly 0x07) 8 bits.
+The payload and its coding are in :mod:`voxpost.voice.watermark_payload`.
 
 Limits (measured): speech from 1.9 s up is detected with z >= 15 clean and after MP3 128k,
 resampling, gain and cropping. With white noise added at 20 dB SNR the z falls to 5.5-20, and the
@@ -74,7 +71,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
 
@@ -83,7 +79,8 @@ import scipy.fft
 import scipy.ndimage
 import scipy.signal
 
-from voxpost.errors import VoxpostError
+from voxpost.voice.watermark_payload import (BITS_PER_SEQ, N_DATA, Payload, WatermarkError, make_payload,
+                                              payload_to_symbols, symbols_to_payload)
 
 __all__ = ["Payload", "Detection", "WatermarkError", "make_payload", "embed", "detect", "embed_file",
            "detect_file", "KEY_SEED", "THRESHOLD", "SCHEME"]
@@ -102,8 +99,8 @@ BAND_HZ = (1000.0, 7500.0)
 NFFT, HOP = 512, 128
 #: Envelope smoothing: frequency bins (31.25 Hz each) and frames (8 ms each).
 SMOOTH_BINS, SMOOTH_FRAMES = 9, 5
-#: Number of data sequences, bits per sequence and lag quantisation step in samples.
-N_DATA, BITS_PER_SEQ, QUANT = 4, 12, 4
+#: Lag quantisation step of the data sequences, samples.
+QUANT = 4
 #: Share of mark power in the sync sequence; the rest is split equally among the data sequences.
 SYNC_POWER = 0.4
 #: Highest mark level relative to the host in any time-frequency cell, dB (masking cap).
@@ -119,98 +116,6 @@ REF_SNR_DB = 36.0
 THRESHOLD = 6.0
 #: Shortest host accepted by :func:`embed`, seconds.
 MIN_SECONDS = 1.0
-_EPOCH = datetime(2025, 1, 1, tzinfo=timezone.utc)
-_TIME_BITS, _PROFILE_BITS, _VERSION_BITS = 18, 16, 6
-
-
-class WatermarkError(VoxpostError):
-    """A host that cannot carry a mark, a bad payload field, or a refused output path."""
-
-
-# --------------------------------------------------------------------------------------- payload
-@dataclass(frozen=True, kw_only=True)
-class Payload:
-    """What the mark says: which tool, which version, which voice profile, when (UTC hour)."""
-
-    tool: str = "voxpost"
-    version: str
-    profile_id: str | None
-    time_utc: str
-
-    def to_dict(self) -> dict:
-        return {"tool": self.tool, "version": self.version, "profile_id": self.profile_id,
-                "time_utc": self.time_utc}
-
-
-def make_payload(*, profile_id: str | None = None, when: datetime | None = None) -> Payload:
-    """The payload of this voxpost version, stored at the resolution the mark keeps.
-
-    ``profile_id`` is a hex id (only its first 4 digits are kept); ``when`` defaults to now and
-    is truncated to the UTC hour.
-    """
-    from voxpost import __version__
-
-    parts = __version__.split(".")
-    try:
-        major, minor = int(parts[0]), int(parts[1]) if len(parts) > 1 else 0
-        version = f"{major}.{minor}" if major < 4 and minor < 16 else "other"
-    except ValueError:
-        version = "other"
-    if profile_id is not None:
-        prefix = str(profile_id).strip().lower()[:4]
-        try:
-            value = int(prefix, 16)
-        except ValueError:
-            raise WatermarkError(f"profile id {profile_id!r} is not hexadecimal") from None
-        profile_id = f"{value:04x}" if value else None
-    when = datetime.now(timezone.utc) if when is None else when
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    hours = int((when.astimezone(timezone.utc) - _EPOCH) // timedelta(hours=1))
-    if not 0 <= hours < 1 << _TIME_BITS:
-        raise WatermarkError(f"time {when.isoformat()} is outside the mark's range 2025-2054")
-    return Payload(version=version, profile_id=profile_id, time_utc=_hour_iso(hours))
-
-
-def _hour_iso(hours: int) -> str:
-    return (_EPOCH + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:00Z")
-
-
-def _crc8(value: int, bits: int) -> int:
-    crc = 0
-    for i in range(bits - 1, -1, -1):
-        top = ((crc >> 7) & 1) ^ ((value >> i) & 1)
-        crc = ((crc << 1) & 0xFF) ^ (0x07 if top else 0)
-    return crc
-
-
-def _payload_to_symbols(p: Payload) -> list[int]:
-    if p.version == "other":
-        vcode = (1 << _VERSION_BITS) - 1
-    else:
-        major, minor = (int(v) for v in p.version.split("."))
-        vcode = major << 4 | minor
-    prof = int(p.profile_id, 16) if p.profile_id else 0
-    hours = int((datetime.strptime(p.time_utc, "%Y-%m-%dT%H:00Z").replace(tzinfo=timezone.utc) - _EPOCH)
-                // timedelta(hours=1))
-    body = (vcode << (_PROFILE_BITS + _TIME_BITS)) | (prof << _TIME_BITS) | hours
-    word = body << 8 | _crc8(body, 40)
-    mask = (1 << BITS_PER_SEQ) - 1
-    return [(word >> (BITS_PER_SEQ * (N_DATA - 1 - k))) & mask for k in range(N_DATA)]
-
-
-def _symbols_to_payload(symbols: list[int]) -> Payload | None:
-    word = 0
-    for s in symbols:
-        word = word << BITS_PER_SEQ | int(s)
-    body, crc = word >> 8, word & 0xFF
-    if _crc8(body, 40) != crc:
-        return None
-    hours = body & ((1 << _TIME_BITS) - 1)
-    prof = (body >> _TIME_BITS) & ((1 << _PROFILE_BITS) - 1)
-    vcode = body >> (_PROFILE_BITS + _TIME_BITS)
-    version = "other" if vcode == (1 << _VERSION_BITS) - 1 else f"{vcode >> 4}.{vcode & 15}"
-    return Payload(version=version, profile_id=f"{prof:04x}" if prof else None, time_utc=_hour_iso(hours))
 
 
 # ------------------------------------------------------------------------------------------- DSP
@@ -249,11 +154,9 @@ def _envelope(spec: np.ndarray) -> np.ndarray:
 
 
 def _to_rate(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
-    if rate_in == rate_out:
-        return np.asarray(x, dtype=np.float64)
-    import soxr
+    from voxpost.stream import resample
 
-    return soxr.resample(np.asarray(x, dtype=np.float64), rate_in, rate_out, quality="HQ")
+    return resample(np.asarray(x, dtype=np.float64), rate_in, rate_out, quality="HQ")
 
 
 def _mono(samples: np.ndarray) -> np.ndarray:
@@ -388,7 +291,7 @@ def embed(samples: np.ndarray, sample_rate: int, payload: Payload, *, snr_db: fl
     # plan at 16 kHz for the SNR over the full-rate channels (power above 8 kHz counts as host too)
     per_sample = float(np.mean(x.astype(np.float64) ** 2)) / max(float(np.mean(host16 ** 2)), 1e-300)
     plan_db = snr_db - 10.0 * np.log10(max(per_sample, 1e-300))
-    mark = _to_rate(_mark_signal(host16, _payload_to_symbols(payload), plan_db), RATE_HZ, sample_rate)
+    mark = _to_rate(_mark_signal(host16, payload_to_symbols(payload), plan_db), RATE_HZ, sample_rate)
     mark = np.resize(mark, mono.size) if mark.size != mono.size else mark
     host = x.astype(np.float64).reshape(-1, mono.size)
     host_power = float(np.sum(host ** 2))
@@ -421,7 +324,7 @@ def detect(samples: np.ndarray, sample_rate: int) -> Detection:
     sign = np.sign(z[0, lag0])
     grid = lag0 + QUANT * np.arange(1 << BITS_PER_SEQ)
     cand = sign * z[1:, (grid[:, None] + np.arange(-1, 2)[None, :]) % PERIOD].max(axis=-1)  # [N_DATA, 4096]
-    payload = _symbols_to_payload([int(v) for v in np.argmax(cand, axis=1)])
+    payload = symbols_to_payload([int(v) for v in np.argmax(cand, axis=1)])
     return Detection(True, score, payload, lag0 / RATE_HZ)
 
 
