@@ -55,7 +55,7 @@ sf.write(sys.argv[2], signal.sosfilt(sos, x, axis=0).astype("float32"), sr, subt
 
 
 def make_reel(path: Path, minutes: float, seed: int = 0, channels: int = CHANNELS) -> None:
-    from voxpost.stream import AudioWriter
+    from voxpost.writer import AudioWriter
 
     rng = np.random.default_rng(seed)
     frames, block = int(minutes * 60 * RATE), RATE * 10

@@ -3,6 +3,7 @@
 - No import circle between modules, and none between the capability packages.
 - Nothing outside ``voxpost.cli`` imports the command line; the demo calls jobs.
 - ``voxpost.dsp`` holds kernels only: it imports nothing of voxpost but itself and the errors.
+- One concept per module: no module over :data:`MAX_LINES` lines.
 """
 
 from __future__ import annotations
@@ -10,7 +11,11 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 PACKAGE = Path(__file__).resolve().parents[1] / "voxpost"
+#: A module that passes this is usually two concepts.
+MAX_LINES = 400
 #: Subpackages that are capabilities (or the ground under them); their graph must be acyclic.
 CAPABILITIES = ("espeak", "dsp", "clean", "speech", "voice", "dub", "foley", "separate", "sync", "batch", "review")
 
@@ -109,3 +114,7 @@ def test_dsp_imports_only_dsp_and_errors():
     for module, targets in GRAPH.items():
         if module.startswith("voxpost.dsp"):
             assert all(t.startswith("voxpost.dsp") or t == "voxpost.errors" for t in targets), (module, targets)
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_module_is_one_concept(module):
+    lines = len(MODULES[module].read_text().splitlines())
+    assert lines <= MAX_LINES, f"{module} has {lines} lines; split it by concept"

@@ -72,7 +72,7 @@ def test_render_file_spills_once_and_matches_chain_render(tmp_path):
     from voxpost.audio import Audio, load
     from voxpost.presets import load_preset
     from voxpost.render import render_file
-    from voxpost.stream import AudioWriter
+    from voxpost.writer import AudioWriter
 
     rng = np.random.default_rng(4)
     t = np.arange(48000 * 3) / 48000

@@ -3,7 +3,6 @@ atomic text writes and speaker assignment."""
 
 from __future__ import annotations
 
-import os
 from fractions import Fraction
 
 import pytest

@@ -10,7 +10,9 @@ import soundfile as sf
 
 from voxpost.audio import Audio, load, save
 from voxpost.errors import AudioError
-from voxpost.stream import AudioReader, AudioWriter, _rebuffer, format_timecode, parse_timecode
+from voxpost.stream import AudioReader, _rebuffer
+from voxpost.timecode import format_timecode, parse_timecode
+from voxpost.writer import AudioWriter
 
 
 def test_blocks_cover_the_file_exactly(tmp_path):
@@ -98,7 +100,7 @@ def test_timecode_text_round_trip():
 
 
 def test_blocks_resample_and_downmix_as_the_array_function_does(tmp_path):
-    from voxpost.stream import resample
+    from voxpost.resample import resample
 
     x = np.random.default_rng(1).standard_normal((2, 48000 * 2 + 17)).astype(np.float32) * 0.1
     p = tmp_path / "x.wav"
@@ -115,7 +117,7 @@ def test_blocks_resample_and_downmix_as_the_array_function_does(tmp_path):
 
 
 def test_resample_keeps_shape_and_float64():
-    from voxpost.stream import resample
+    from voxpost.resample import resample
 
     assert resample(np.zeros((3, 4410)), 44100, 16000).shape == (3, 1600)
     assert resample(np.zeros(4410), 44100, 16000).dtype == np.float64

@@ -30,8 +30,11 @@ from typing import Any
 import numpy as np
 
 from voxpost.errors import AudioError
-from voxpost import stream
-from voxpost.stream import DEFAULT_FPS, RESAMPLE_QUALITY, AudioReader, AudioWriter, format_timecode
+from voxpost import resample as _resample
+from voxpost.resample import RESAMPLE_QUALITY
+from voxpost.stream import AudioReader
+from voxpost.timecode import DEFAULT_FPS, format_timecode
+from voxpost.writer import AudioWriter
 
 
 @dataclass
@@ -132,13 +135,13 @@ def info(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def resample(audio: Audio, sample_rate: int, *, quality: str = RESAMPLE_QUALITY) -> Audio:
-    """High-quality resampling (libsoxr, :func:`voxpost.stream.resample`) of every channel; the
+    """High-quality resampling (libsoxr, :func:`voxpost.resample.resample`) of every channel; the
     timecode keeps its time."""
     if sample_rate == audio.sample_rate:
         return audio.with_samples(audio.samples.copy())
     if sample_rate <= 0:
         raise AudioError(f"cannot resample to {sample_rate} Hz")
-    result = audio.with_samples(stream.resample(audio.samples, audio.sample_rate, sample_rate, quality=quality),
+    result = audio.with_samples(_resample.resample(audio.samples, audio.sample_rate, sample_rate, quality=quality),
                                 sample_rate)
     result.timecode_samples = round(audio.timecode_samples * sample_rate / audio.sample_rate)
     return result

@@ -20,7 +20,9 @@ import numpy as np
 
 from voxpost import __version__, bwf
 from voxpost.stage import Chain
-from voxpost.stream import AudioReader, AudioWriter, resample_stream
+from voxpost.resample import resample_stream
+from voxpost.stream import AudioReader
+from voxpost.writer import AudioWriter
 
 #: Frames per block for offline rendering (about 1.4 s at 48 kHz).
 BLOCK_FRAMES = 65536
@@ -115,7 +117,7 @@ def make_live(chain: Chain) -> Chain:
 def output_paths(inputs: list[str], output: str) -> list[Path]:
     """One output per input: ``output`` itself for one input, ``output/<input name>`` for several
     (or when ``output`` is an existing directory); inputs voxpost cannot write (video) get ``.wav``."""
-    from voxpost.stream import WRITE_FORMATS
+    from voxpost.writer import WRITE_FORMATS
 
     out = Path(output)
     if len(inputs) > 1 or out.is_dir():

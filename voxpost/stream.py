@@ -1,17 +1,15 @@
-"""Streaming audio reader and writer: flat memory on files of any length, atomic outputs.
+"""Streaming audio reader: flat memory on files of any length, headers checked before anything is allocated.
 
 ``AudioReader`` reads WAV/BWF/RF64, FLAC, AIFF and Ogg Vorbis through libsndfile, and Ogg Opus and
 the audio track of video containers (.mpg, .mp4, .mov, .mkv, ...) through PyAV, always as
-float32 blocks shaped ``[channels, frames]``. ``AudioWriter`` writes to a temporary file beside the
-target and renames it into place only when everything was written, so an interrupted run never
-leaves a half-written file, and it refuses to replace an input or (without ``overwrite``) any
-existing file.
+float32 blocks shaped ``[channels, frames]``, at the file's rate or (``blocks(...,
+sample_rate=, mono=)``) resampled and downmixed as they are read: the one entry to resampling for
+files. The writer is :mod:`voxpost.writer`.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable, Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -21,24 +19,13 @@ import soundfile as sf
 
 from voxpost import bwf
 from voxpost.errors import AudioError, ParameterError
+from voxpost.resample import RESAMPLE_QUALITY, resample_stream
+from voxpost.timecode import DEFAULT_FPS, ixml_fps, parse_timecode
 
 #: Extensions decoded through PyAV (FFmpeg) rather than libsndfile.
 AV_EXTENSIONS = {".mpg", ".mpeg", ".mp4", ".m4v", ".m4a", ".mov", ".mkv", ".webm", ".avi", ".mxf",
                  ".aac", ".mp3", ".opus", ".ts", ".mts"}
-#: Output extension -> (container, allowed subtypes, default subtype).
-WRITE_FORMATS = {
-    ".wav": ("WAV", tuple(bwf.SUBTYPES), "PCM_24"),
-    ".wave": ("WAV", tuple(bwf.SUBTYPES), "PCM_24"),
-    ".bwf": ("WAV", tuple(bwf.SUBTYPES), "PCM_24"),
-    ".flac": ("FLAC", ("PCM_S8", "PCM_16", "PCM_24"), "PCM_24"),
-    ".aif": ("AIFF", ("PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE"), "PCM_24"),
-    ".aiff": ("AIFF", ("PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE"), "PCM_24"),
-    ".ogg": ("OGG", ("VORBIS",), "VORBIS"),
-    ".oga": ("OGG", ("VORBIS",), "VORBIS"),
-    ".opus": ("OGG", ("OPUS",), "OPUS"),
-}
 _AV_SUBTYPES = {"u8": "PCM_U8", "s16": "PCM_16", "s32": "PCM_32", "flt": "FLOAT", "dbl": "DOUBLE"}
-DEFAULT_FPS = Fraction(25)
 #: Sample rates and channel counts a header may give; anything else is a damaged file.
 MIN_RATE_HZ, MAX_RATE_HZ = 1000, 768000
 MAX_CHANNELS = 64
@@ -49,8 +36,6 @@ MAX_EXPANSION = 8192
 MAX_READ_BYTES = 8 << 30
 #: Largest sample magnitude a recording has (120 dB over full scale); past it a file is damaged.
 MAX_SAMPLE_ABS = 1e6
-#: Resampling quality used unless asked otherwise (soxr "very high quality").
-RESAMPLE_QUALITY = "VHQ"
 #: What libsndfile reports as the length of a stream whose header does not give it (SF_COUNT_MAX).
 _SF_UNKNOWN_LENGTH = 2**63 - 1
 _PCM_CONTAINERS = {"WAV", "WAVEX", "RF64", "AIFF", "W64", "AU"}
@@ -75,12 +60,12 @@ class AudioReader:
     >>> import numpy as np
     >>> from voxpost.audio import Audio, save
     >>> _ = save(Audio(np.full((2, 120000), 0.25, np.float32), 48000), "reel1.wav")
-    >>> peak, frames = 0.0, 0
-    >>> with AudioReader("reel1.wav") as r:
+    >>> shapes = []
+    >>> with AudioReader("reel1.wav") as r:          # 48 kHz stereo, delivered at 16 kHz mono
     ...     for block in r.blocks(16000, sample_rate=16000, mono=True):
-    ...         peak, frames = max(peak, float(np.abs(block).max())), frames + block.shape[-1]
-    >>> r.channels, r.frames, frames, round(peak, 2)
-    (2, 120000, 40000, 0.25)
+    ...         shapes.append(block.shape)
+    >>> r.channels, r.frames, shapes
+    (2, 120000, [(1, 16000), (1, 16000), (1, 8000)])
     """
 
     def __init__(self, path: str | os.PathLike) -> None:
@@ -124,7 +109,7 @@ class AudioReader:
             self.bext, self.ixml = layout.bext, layout.ixml
             if self.bext is not None:
                 self.timecode_samples = self.bext.time_reference
-            self.fps = _ixml_fps(self.ixml) or DEFAULT_FPS
+            self.fps = ixml_fps(self.ixml) or DEFAULT_FPS
         try:
             self._sf = sf.SoundFile(str(self.path))
         except (sf.LibsndfileError, RuntimeError, ValueError, TypeError, OSError, EOFError):
@@ -338,49 +323,6 @@ class AudioReader:
         self.close()
 
 
-def resample(samples: np.ndarray, rate_in_hz: int, rate_out_hz: int, *, quality: str = RESAMPLE_QUALITY) -> np.ndarray:
-    """Resample an array ``[frames]`` or ``[channels, frames]`` with libsoxr; the one in-memory entry.
-
-    Float64 input stays float64; anything else comes back float32. Same rate: a copy.
-
-    Examples
-    --------
-    >>> y = resample(np.zeros((2, 48000), np.float32), 48000, 16000)
-    >>> y.shape, y.dtype
-    ((2, 16000), dtype('float32'))
-    """
-    import soxr
-
-    x = np.asarray(samples)
-    dtype = np.float64 if x.dtype == np.float64 else np.float32
-    if int(rate_in_hz) == int(rate_out_hz) or x.shape[-1] == 0:
-        n = x.shape[-1] if int(rate_in_hz) == int(rate_out_hz) else 0
-        return np.array(x[..., :n], dtype=dtype)
-    if rate_in_hz <= 0 or rate_out_hz <= 0:
-        raise AudioError(f"cannot resample {rate_in_hz} Hz to {rate_out_hz} Hz")
-    if x.ndim == 1:
-        return soxr.resample(x.astype(dtype, copy=False), rate_in_hz, rate_out_hz, quality=quality).astype(dtype, copy=False)
-    if x.ndim != 2:
-        raise ValueError(f"samples must be [frames] or [channels, frames], got shape {x.shape}")
-    out = soxr.resample(np.ascontiguousarray(x.T, dtype=dtype), rate_in_hz, rate_out_hz, quality=quality)
-    return np.ascontiguousarray(out.T, dtype=dtype)
-
-
-def resample_stream(blocks: Iterable[np.ndarray], rate_in_hz: int, rate_out_hz: int, channels: int, *,
-                    quality: str = RESAMPLE_QUALITY) -> Iterator[np.ndarray]:
-    """Streaming libsoxr over float32 ``[channels, n]`` blocks; output blocks vary in length."""
-    import soxr
-
-    rs = soxr.ResampleStream(rate_in_hz, rate_out_hz, channels, dtype="float32", quality=quality)
-    for block in blocks:
-        out = rs.resample_chunk(np.ascontiguousarray(block.T, dtype=np.float32))
-        if out.shape[0]:
-            yield np.ascontiguousarray(out.T)
-    out = rs.resample_chunk(np.zeros((0, channels), np.float32), last=True)
-    if out.shape[0]:
-        yield np.ascontiguousarray(out.T)
-
-
 def check_samples(samples: np.ndarray) -> None:
     """Raise :class:`ParameterError` unless every sample is finite and within :data:`MAX_SAMPLE_ABS`."""
     x = np.asarray(samples)
@@ -397,145 +339,6 @@ def memory_budget_bytes() -> int:
     except (OSError, StopIteration, ValueError):
         avail = 2 * MAX_READ_BYTES
     return int(min(MAX_READ_BYTES, avail // 2))
-
-
-class AudioWriter:
-    """Write float32 blocks ``[channels, frames]`` to a file, atomically.
-
-    Parameters
-    ----------
-    path : output path; its extension picks the format (see :data:`WRITE_FORMATS`)
-    sample_rate, channels : int
-    subtype : str or None
-        Sample format (``PCM_16``, ``PCM_24``, ``FLOAT``, ...). None or one the format cannot hold
-        picks the nearest the format can (e.g. FLOAT into FLAC becomes PCM_24).
-    bext, ixml : Broadcast WAV chunks to write (WAV only)
-    overwrite : replace an existing file (never one listed in ``protect``)
-    protect : paths that must never be written (the inputs)
-    """
-
-    def __init__(self, path: str | os.PathLike, *, sample_rate: int, channels: int, subtype: str | None = None,
-                 bext: bwf.Bext | None = None, ixml: str | None = None, overwrite: bool = False,
-                 protect: Iterable[str | os.PathLike] = ()) -> None:
-        self.path = Path(path)
-        ext = self.path.suffix.lower()
-        if ext not in WRITE_FORMATS:
-            raise AudioError(f"{self.path}: cannot write '{ext or 'no extension'}' files; use one of "
-                             f"{', '.join(sorted(WRITE_FORMATS))}")
-        check_output_path(self.path, overwrite=overwrite, protect=protect)
-        container, allowed, default = WRITE_FORMATS[ext]
-        if subtype in allowed:
-            self.subtype = subtype
-        elif subtype in ("PCM_S8", "PCM_U8") and "PCM_16" in allowed:
-            self.subtype = "PCM_16"  # 8-bit into a format without it: the nearest depth up
-        else:
-            self.subtype = default
-        if container == "OGG" and self.subtype == "OPUS" and sample_rate not in (8000, 12000, 16000, 24000, 48000):
-            raise AudioError(f"{self.path}: Opus cannot store {sample_rate} Hz; resample to 48000 Hz or write .flac")
-        self.sample_rate, self.channels = sample_rate, channels
-        self._tmp = self.path.with_name(f".{self.path.stem}.voxpost-{os.getpid()}.part{ext}")
-        self._wav = None
-        self._sf = None
-        try:
-            if container == "WAV":
-                self._file = open(self._tmp, "wb")
-                self._wav = bwf.WavWriter(self._file, sample_rate=sample_rate, channels=channels,
-                                          subtype=self.subtype, bext=bext, ixml=ixml)
-            else:
-                self._sf = sf.SoundFile(str(self._tmp), "w", samplerate=sample_rate, channels=channels,
-                                        format=container, subtype=self.subtype)
-        except (OSError, sf.LibsndfileError, RuntimeError) as exc:
-            self._discard()
-            raise AudioError(f"{self.path}: cannot write ({_short(exc)})") from None
-        self.frames = 0
-
-    def write(self, block: np.ndarray) -> None:
-        if block.ndim != 2 or block.shape[0] != self.channels:
-            raise ValueError(f"expected a [{self.channels}, frames] block, got shape {block.shape}")
-        if not np.isfinite(block).all():
-            raise AudioError(f"{self.path}: refusing to write NaN or Inf samples")
-        try:
-            if self._wav is not None:
-                self._wav.write(block)
-            else:
-                self._sf.write(np.ascontiguousarray(block.T))
-        except OSError as exc:
-            raise AudioError(f"{self.path}: cannot write ({_short(exc)})") from None
-        self.frames += block.shape[1]
-
-    def commit(self) -> None:
-        """Finish the file and move it into place."""
-        try:
-            if self._wav is not None:
-                self._wav.close()
-                self._file.close()
-            else:
-                self._sf.close()
-            os.replace(self._tmp, self.path)
-        except OSError as exc:
-            self._discard()
-            raise AudioError(f"{self.path}: cannot write ({_short(exc)})") from None
-
-    def _discard(self) -> None:
-        for handle in (getattr(self, "_file", None), self._sf):
-            try:
-                handle is not None and handle.close()
-            except (OSError, RuntimeError, sf.LibsndfileError):
-                pass
-        self._tmp.unlink(missing_ok=True)
-
-    def __enter__(self) -> "AudioWriter":
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.commit()
-        else:
-            self._discard()
-
-
-def check_output_path(path: Path, *, overwrite: bool, protect: Iterable[str | os.PathLike] = ()) -> None:
-    """Raise :class:`AudioError` unless ``path`` may be written: never an input, existing only with overwrite."""
-    target = path.resolve()
-    for p in protect:
-        if Path(p).resolve() == target:
-            raise AudioError(f"{path}: refusing to overwrite an input file; choose another output")
-    if target.exists() and target.is_dir():
-        raise AudioError(f"{path}: is a directory")
-    if target.exists() and not overwrite:
-        raise AudioError(f"{path}: exists; use --force to replace it")
-    parent = target.parent
-    if not parent.is_dir():
-        raise AudioError(f"{path}: cannot write: directory {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise AudioError(f"{path}: cannot write: directory {parent} is not writable")
-
-
-def parse_timecode(text: str, fps: Fraction, sample_rate: int) -> int:
-    """``HH:MM:SS:FF`` (or ``;`` before FF) at ``fps`` -> samples since midnight (non-drop counting)."""
-    m = re.fullmatch(r"\s*(\d+):(\d\d):(\d\d)[:;.](\d\d)\s*", text)
-    if not m:
-        raise AudioError(f"timecode {text!r} is not HH:MM:SS:FF")
-    h, mi, s, fr = map(int, m.groups())
-    nominal = round(fps)
-    frames = ((h * 60 + mi) * 60 + s) * nominal + fr
-    return int(round(frames / fps * sample_rate))
-
-
-def format_timecode(samples: int, fps: Fraction, sample_rate: int) -> str:
-    """Samples since midnight -> ``HH:MM:SS:FF`` at ``fps`` (non-drop counting)."""
-    nominal = round(fps)
-    frames = int(Fraction(samples, sample_rate) * fps)
-    ff = frames % nominal
-    secs = frames // nominal
-    return f"{secs // 3600:02d}:{secs // 60 % 60:02d}:{secs % 60:02d}:{ff:02d}"
-
-
-def _ixml_fps(ixml: str | None) -> Fraction | None:
-    if not ixml:
-        return None
-    m = re.search(r"<TIMECODE_RATE>\s*(\d+)\s*/\s*(\d+)\s*</TIMECODE_RATE>", ixml)
-    return Fraction(int(m.group(1)), int(m.group(2))) if m and int(m.group(2)) else None
 
 
 def _rebuffer(chunks: Iterable[np.ndarray], block_frames: int) -> Iterator[np.ndarray]:

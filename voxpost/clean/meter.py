@@ -142,13 +142,12 @@ class LoudnessAccumulator:
             self.true_peak = 0.0
             self.sample_peak = 0.0
         if dialogue_gated:
-            import soxr
-
+            from voxpost.resample import Resampler
             from voxpost.speech import vad
 
             self._vad = vad.VoiceActivity()
             self._to_vad = (None if self.fs == vad.RATE else
-                            soxr.ResampleStream(self.fs, vad.RATE, 1, dtype="float32", quality="VHQ"))
+                            Resampler(self.fs, vad.RATE, channels=1))
             self._probs: list[np.ndarray] = []
             self._vad_samples = 0
             self._regions: list[tuple[float, float]] | None = None
@@ -197,7 +196,7 @@ class LoudnessAccumulator:
 
     def _add_vad(self, mono: np.ndarray, *, last: bool = False) -> None:
         if self._to_vad is not None:
-            mono = self._to_vad.resample_chunk(mono, last=last)
+            mono = (self._to_vad.flush() if last else self._to_vad.process(mono[None, :]))[0]
         self._vad_samples += mono.size
         self._probs.append(self._vad.probabilities(mono))
 

@@ -28,7 +28,7 @@ def speech_demo(out_dir: Path) -> dict[str, Any]:
     from voxpost.espeak.words import script_words
     from voxpost.outputs import write_text
     from voxpost.speech.jobs import align_job
-    from voxpost.stream import resample
+    from voxpost.resample import resample
 
     syn = synthesize(DEMO_SCRIPT, language="en-gb-x-rp", rate_wpm=150, pitch=35)
     voice = resample(syn.samples, syn.sample_rate, SCENE_RATE, quality="HQ")

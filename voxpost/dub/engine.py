@@ -169,7 +169,7 @@ def dub(original, lines: Sequence[Any], *, language: str, voice=None, backend: s
 
 def _place(stem: np.ndarray, orig: np.ndarray, sr: int, f: FittedLine, w: Window) -> None:
     """Resample a fitted line to the stem's rate, match the original's level, add it in place."""
-    from voxpost.stream import resample
+    from voxpost.resample import resample
 
     y = f.samples if f.sample_rate == sr else resample(f.samples, f.sample_rate, sr)
     y = np.asarray(y, np.float32)

@@ -90,7 +90,7 @@ class Speech:
 
 
 def _mono16(samples: np.ndarray, sample_rate: int) -> np.ndarray:
-    from voxpost.stream import resample
+    from voxpost.resample import resample
 
     x = np.asarray(samples, np.float32)
     mono = x if x.ndim == 1 else x.mean(axis=0)

@@ -213,7 +213,7 @@ def generate(prompt: str, out_dir: str | os.PathLike, *, duration_s: float | Non
         Bad arguments, an unknown sound, an unwritable folder: before anything is written.
     """
     from voxpost.foley import ucs
-    from voxpost.stream import check_output_path
+    from voxpost.outputs import check_output
 
     if isinstance(variations, bool) or not isinstance(variations, (int, np.integer)) \
             or not 1 <= variations <= MAX_VARIATIONS:
@@ -247,8 +247,8 @@ def generate(prompt: str, out_dir: str | os.PathLike, *, duration_s: float | Non
     cat_id = first.cat(plan.layers[0].params)
     paths = [out / ucs.file_name(cat_id, fx, k + 1) for k in range(variations)]
     for p in paths:
-        check_output_path(p, overwrite=overwrite)
-        check_output_path(p.with_suffix(".json"), overwrite=overwrite)
+        check_output(p, overwrite=overwrite)
+        check_output(p.with_suffix(".json"), overwrite=overwrite)
     _space_module()
     for w in warnings:
         (warn or (lambda m: None))(w)
@@ -315,7 +315,7 @@ def _generate_neural(model, prompt: str, plan: Plan | None, out: Path, *, durati
     """Takes from the text-to-audio model: the prompt as written, at the first layer's category
     loudness, distance and room when the prompt names them (else dry, effects loudness)."""
     from voxpost.foley import neural, ucs
-    from voxpost.stream import check_output_path
+    from voxpost.outputs import check_output
 
     if cues is not None:
         raise FoleyError("cues need the procedural models (the neural backend cannot place events on times)")
@@ -335,8 +335,8 @@ def _generate_neural(model, prompt: str, plan: Plan | None, out: Path, *, durati
     check_out_dir(out)
     paths = [out / ucs.file_name(cat_id, fx, k + 1) for k in range(variations)]
     for p in paths:
-        check_output_path(p, overwrite=overwrite)
-        check_output_path(p.with_suffix(".json"), overwrite=overwrite)
+        check_output(p, overwrite=overwrite)
+        check_output(p.with_suffix(".json"), overwrite=overwrite)
     for w in warnings:
         (warn or (lambda m: None))(w)
     space = _space_module()

@@ -5,7 +5,7 @@ A sound designer types a prompt and gets takes: :func:`generate` runs the latent
 the prompt and on the requested duration) and returns mono audio at the engine's rate, the same
 audio for the same seed. Stable Audio Open generates up to ~47 s of 44.1 kHz stereo; the stereo
 pair is folded to mono (foley is rendered dry and close, then placed by :mod:`voxpost.foley.space`)
-and resampled with soxr. Loudness is left to the caller (:data:`voxpost.foley.model.LOUDNESS_LUFS`).
+and resampled (:func:`voxpost.resample.resample`). Loudness is left to the caller (:data:`voxpost.foley.model.LOUDNESS_LUFS`).
 
 The checkpoint is the diffusers folder of ``stabilityai/stable-audio-open-1.0`` on Hugging Face
 (gated: log in and accept the Stability AI Community License to download it). voxpost never
@@ -239,7 +239,7 @@ def generate(model: NeuralFoley, prompt: str, *, duration_s: float, seed: int, s
     seed : int
         The take: the same seed gives the same audio (on the same device and dtype).
     sample_rate : int
-        Output rate; the model's output is resampled with soxr.
+        Output rate; the model's output is resampled (:func:`voxpost.resample.resample`).
     steps : int
         Diffusion steps (Stable Audio Open's default is 100; more is slower and cleaner).
     guidance : float
@@ -257,8 +257,9 @@ def generate(model: NeuralFoley, prompt: str, *, duration_s: float, seed: int, s
     FoleyError
         An argument out of range, or the model produced non-finite audio.
     """
-    import soxr
     import torch
+
+    from voxpost.resample import resample
 
     if not isinstance(prompt, str) or not prompt.strip():
         raise FoleyError("the neural foley prompt must be non-empty text")
@@ -300,7 +301,7 @@ def generate(model: NeuralFoley, prompt: str, *, duration_s: float, seed: int, s
         raise FoleyError(f"{NAME} produced non-finite audio for {prompt!r} (seed {seed}); "
                          "try float32 or another seed")
     if sr != sample_rate:
-        x = soxr.resample(x, sr, sample_rate, quality="VHQ")
+        x = resample(x, sr, sample_rate)
     if len(x) < frames:      # only when end_s was capped at the model's limit: a sample or two
         x = np.pad(x, (0, frames - len(x)))
     return np.ascontiguousarray(x[:frames], dtype=np.float32)

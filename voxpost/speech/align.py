@@ -92,7 +92,7 @@ def _normalise(feat: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
 # -- synthesis side -----------------------------------------------------------------------------
 def _synth_word_times(text: str, tokens: list[Token], language: str, rate_wpm: float):
     """Speak the script; return (16 kHz samples, [start, end] in seconds per token)."""
-    from voxpost.stream import resample
+    from voxpost.resample import resample
     from voxpost.espeak import synthesize
 
     syn = synthesize(text, language=language, rate_wpm=rate_wpm)
@@ -286,7 +286,8 @@ def align(samples: np.ndarray, sample_rate: int, text: str, *, language: str = "
         A language espeak-ng does not speak.
     """
     from voxpost.speech.vad import speech_probabilities, regions_from_probabilities
-    from voxpost.stream import check_samples, resample
+    from voxpost.resample import resample
+    from voxpost.stream import check_samples
     from voxpost.espeak import DEFAULT_RATE_WPM, MAX_RATE_WPM, MIN_RATE_WPM, check_language
 
     tokens = script_words(text)
@@ -371,7 +372,7 @@ def _confidence(fa, fb, pi, pj, rel) -> np.ndarray:
 
 def align_file(path: str | os.PathLike, text: str, *, language: str = "en") -> dict[str, Any]:
     """:func:`align` on any audio or video file; adds ``source`` and ``timecode``."""
-    from voxpost.stream import format_timecode
+    from voxpost.timecode import format_timecode
 
     x, meta = _read_16k_mono(path)
     if x.size == 0:

@@ -268,7 +268,8 @@ def _label(turns: list[tuple[float, float, int]], duration: float) -> list[Turn]
 
 
 def _to_mono_16k(samples: np.ndarray, sample_rate: int) -> np.ndarray:
-    from voxpost.stream import check_samples, resample
+    from voxpost.resample import resample
+    from voxpost.stream import check_samples
 
     x = np.asarray(samples, np.float32)
     if x.ndim not in (1, 2):

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from voxpost.errors import VoxpostError
-from voxpost.stream import format_timecode
+from voxpost.timecode import format_timecode
 
 #: Characters that end a sentence (and so a subtitle cue).
 SENTENCE_END = (".", "?", "!", "…", "。", "？", "！", "؟", "।")

@@ -241,7 +241,7 @@ def transcribe(samples: np.ndarray, sample_rate: int, *, model: Any, language: s
         raise AudioError("samples contain NaN or Inf; repair the audio first")
     store = _Mono16k()
     if x.size and sample_rate != RATE:
-        from voxpost.stream import resample
+        from voxpost.resample import resample
 
         x = resample(x, int(sample_rate), RATE)
     store.append(x)

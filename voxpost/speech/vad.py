@@ -84,7 +84,7 @@ class VoiceActivity:
 def speech_probabilities(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     """Per-32 ms speech probabilities of ``samples`` ``[channels, frames]`` or ``[frames]`` at any
     rate (mixed to mono, resampled to 16 kHz); the last partial frame is zero-padded."""
-    from voxpost.stream import resample
+    from voxpost.resample import resample
 
     x = np.asarray(samples, np.float32)
     mono = resample(x if x.ndim == 1 else x.mean(axis=0), sample_rate, RATE)

@@ -58,7 +58,7 @@ def convert_audio(audio, profile, *, backend: str = "auto") -> tuple[Any, dict[s
     if "knnvc_matching_set" not in profile.arrays:
         raise VoxpostError(f"profile '{profile.name}' has no kNN-VC matching set: re-enrol it with the "
                            "kNN-VC checkpoints installed (see 'voxpost models list'), or use --backend embedded")
-    from voxpost.stream import resample
+    from voxpost.resample import resample
     from voxpost.voice import knnvc
 
     model = model or knnvc.load()

@@ -161,9 +161,9 @@ def _mono16k(samples: np.ndarray, sample_rate: int, what: str) -> np.ndarray:
     if not np.isfinite(x).all():
         raise ParameterError(f"{what} contains NaN or infinite samples")
     if sample_rate != KnnVC.SAMPLE_RATE and x.size:
-        import soxr
+        from voxpost.resample import resample
 
-        x = soxr.resample(x, int(sample_rate), KnnVC.SAMPLE_RATE).astype(np.float32)
+        x = resample(x, int(sample_rate), KnnVC.SAMPLE_RATE)
     return np.ascontiguousarray(x)
 
 

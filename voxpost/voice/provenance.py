@@ -132,7 +132,7 @@ def read(path: str | os.PathLike[str]) -> dict[str, Any] | None:
 def check_outputs(path: str | os.PathLike[str], *, overwrite: bool, protect=()) -> None:
     """Raise before any work if the audio (a format voxpost writes) or its sidecar may not be written."""
     from voxpost.outputs import check_output
-    from voxpost.stream import WRITE_FORMATS
+    from voxpost.writer import WRITE_FORMATS
 
     ext = Path(path).suffix.lower()
     if ext not in WRITE_FORMATS:

@@ -154,7 +154,7 @@ def _envelope(spec: np.ndarray) -> np.ndarray:
 
 
 def _to_rate(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
-    from voxpost.stream import resample
+    from voxpost.resample import resample
 
     return resample(np.asarray(x, dtype=np.float64), rate_in, rate_out, quality="HQ")
 
