@@ -95,22 +95,24 @@ def clean_job(inputs: list[PathLike], output: PathLike, *, preset: str = "period
     return rows
 
 
-def measure_file(path: PathLike, *, block_frames: int = 65536, **kwargs: Any) -> dict[str, float]:
+def measure_file(path: PathLike, *, block_frames: int | None = None, **kwargs: Any) -> dict[str, float]:
     """:func:`voxpost.clean.meter.measure_loudness` of a file, streamed (flat memory)."""
     from voxpost.clean.meter import measure_stream
+    from voxpost.render import BLOCK_FRAMES
     from voxpost.stream import AudioReader
 
     with AudioReader(path) as reader:
-        return measure_stream(reader.blocks(block_frames), reader.sample_rate, reader.channels, **kwargs)
+        return measure_stream(reader.blocks(block_frames or BLOCK_FRAMES), reader.sample_rate, reader.channels, **kwargs)
 
 
 def _head(path: PathLike, seconds: float) -> tuple[np.ndarray, int]:
     """The first ``seconds`` of a file, streamed: nothing past them is decoded."""
+    from voxpost.render import BLOCK_FRAMES
     from voxpost.stream import AudioReader
 
     with AudioReader(path) as reader:
         want, got, parts = int(seconds * reader.sample_rate), 0, []
-        for block in reader.blocks(65536):
+        for block in reader.blocks(BLOCK_FRAMES):
             parts.append(block[:, :want - got])
             got += parts[-1].shape[1]
             if got >= want:

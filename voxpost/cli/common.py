@@ -76,6 +76,15 @@ def print_json(data: object) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False))
 
 
+def print_rows(rows: list[dict], *, as_json: bool, line) -> None:
+    """``rows`` as JSON, or one ``line(row)`` of text each."""
+    if as_json:
+        print_json(rows)
+    else:
+        for r in rows:
+            print(line(r))
+
+
 def one_or_list(rows: list) -> object:
     """A single result as itself, several as a list (how ``info`` and ``mark detect`` print)."""
     return rows[0] if len(rows) == 1 else rows

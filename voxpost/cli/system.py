@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from voxpost.cli.common import Parser, print_json
+from voxpost.cli.common import Parser, print_rows
 
 
 def add_parsers(sub, common) -> None:
@@ -42,13 +42,9 @@ def cmd_presets(args: argparse.Namespace) -> int:
 def cmd_models_list(args: argparse.Namespace) -> int:
     from voxpost.models import Registry
 
-    rows = Registry.load().status()
-    if args.json:
-        print_json(rows)
-        return 0
-    for r in rows:
-        state = "installed" if r["installed"] else "missing"
-        print(f"{r['name']:<32} {r['capability']:<12} {state:<10} {r['size_mb']:>8} MB  {r['licence']}")
+    print_rows(Registry.load().status(), as_json=args.json,
+               line=lambda r: f"{r['name']:<32} {r['capability']:<12} "
+                              f"{'installed' if r['installed'] else 'missing':<10} {r['size_mb']:>8} MB  {r['licence']}")
     return 0
 
 
@@ -62,13 +58,8 @@ def cmd_models_path(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from voxpost.doctor import checks
 
-    rows = checks()
-    if args.json:
-        print_json(rows)
-        return 0
-    for r in rows:
-        mark = "ok " if r["available"] else "-- "
-        print(f"{mark} {r['name']:<34} {r['detail']}")
+    print_rows(checks(), as_json=args.json,
+               line=lambda r: f"{'ok ' if r['available'] else '-- '} {r['name']:<34} {r['detail']}")
     return 0
 
 
