@@ -94,6 +94,12 @@ class Stage:
         """Samples by which the output lags the input."""
         return 0
 
+    def end_of_input(self) -> None:
+        """Offline hint: the real input has ended, only silence follows (``Chain.stream`` calls it
+        once a stage has had its last real sample). A stage that holds back long stretches (a
+        segment-wise model) gives them back now instead of waiting for that much silence; the
+        output stays what feeding silence would give. Forgotten by ``reset()``."""
+
     def analyse(self, blocks: Iterable[np.ndarray]) -> None:
         """Offline first pass over this stage's whole input (only when ``needs_analysis``).
 
@@ -147,12 +153,20 @@ class Chain(Stage):
 
     def prepare(self, sample_rate: int, channels: int) -> None:
         self.sample_rate, self.channels = int(sample_rate), int(channels)
+        self._tail = None
         for s in self.stages:
             s.prepare(sample_rate, channels)
 
     def reset(self) -> None:
+        self._tail = None
         for s in self.stages:
             s.reset()
+
+    def end_of_input(self) -> None:
+        """From now on only silence comes in: each stage is told so once its own real input,
+        delayed by the stages before it, has passed (see :meth:`Stage.end_of_input`)."""
+        lat = [s.latency_samples for s in self.stages]
+        self._tail = [sum(lat[:i]) for i in range(len(self.stages))]   # real samples still to come
 
     @property
     def latency_samples(self) -> int:
@@ -160,8 +174,17 @@ class Chain(Stage):
 
     def process(self, block: np.ndarray) -> np.ndarray:
         frames = block.shape[1]
-        for s in self.stages:
-            block = s.process(block)
+        tail = getattr(self, "_tail", None)
+        for i, s in enumerate(self.stages):
+            if tail is None or tail[i] is None:
+                block = s.process(block)
+            elif tail[i] >= frames:
+                block, tail[i] = s.process(block), tail[i] - frames
+            else:                              # the stage's real input ends in this block
+                cut = tail[i]
+                head = s.process(block[:, :cut]) if cut else block[:, :0]
+                s.end_of_input()
+                block, tail[i] = np.concatenate([head, s.process(block[:, cut:])], axis=1), None
             if block.shape[1] != frames:
                 raise RuntimeError(f"stage {s.kind} returned {block.shape[1]} frames for {frames}")
         return block
@@ -211,6 +234,8 @@ class Chain(Stage):
             if out.shape[1]:
                 given += out.shape[1]
                 yield out
+        if given < taken:
+            self.end_of_input()
         while given < taken:
             n = min(largest, taken - given + skip)
             out = self.process(np.zeros((self.channels, n), np.float32))

