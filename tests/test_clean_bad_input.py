@@ -13,7 +13,7 @@ from conftest import run_cli
 from voxpost.audio import Audio, save
 from voxpost.clean.meter import measure_loudness
 
-PRESETS = {"period-dialogue": -1.0, "broadcast-r128": -1.0, "netflix-dialogue": -2.0}
+PRESETS = {"period-dialogue": -1.0, "period-dialogue-live": -1.0, "broadcast-r128": -1.0, "netflix-dialogue": -2.0}
 
 
 def _signal(case):

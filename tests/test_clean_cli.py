@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import run_cli, tone
+from conftest import run_cli, tone, voice_like
 from voxpost.audio import Audio, save
 
 REPORT_KEYS = {"hum_hz", "hum_reduction_db", "clicks_repaired", "clipped_samples_repaired", "noise_reduction_db",
@@ -75,8 +75,7 @@ def test_render_file_spills_once_and_matches_chain_render(tmp_path):
     from voxpost.writer import AudioWriter
 
     rng = np.random.default_rng(4)
-    t = np.arange(48000 * 3) / 48000
-    x = (0.2 * np.sin(2 * np.pi * 220 * t) * (t % 1 < 0.6) + 0.01 * rng.standard_normal(t.size)).astype(np.float32)[None]
+    x = (voice_like(3.0, 48000) + 0.01 * rng.standard_normal(3 * 48000)).astype(np.float32)[None]
     src, dst = tmp_path / "in.wav", tmp_path / "out" / "o.wav"
     dst.parent.mkdir()
     with AudioWriter(src, sample_rate=48000, channels=1, subtype="FLOAT") as w:
@@ -90,7 +89,7 @@ def test_render_file_spills_once_and_matches_chain_render(tmp_path):
 
 
 def test_period_dialogue_live_equals_offline_and_fits_20ms(corpus):
-    """The full period-dialogue chain streamed in 10 ms blocks equals the offline render up to the
+    """The full period-dialogue-live chain streamed in 10 ms blocks equals the offline render up to the
     loudness stage's gain law (integrated offline, short-term live), and its latency is <= 20 ms
     at 48 and 44.1 kHz."""
     from voxpost.audio import load, resample
@@ -99,14 +98,14 @@ def test_period_dialogue_live_equals_offline_and_fits_20ms(corpus):
     from voxpost.stage import Chain
 
     for rate in (48000, 44100):
-        chain = load_preset("period-dialogue").chain
+        chain = load_preset("period-dialogue-live").chain
         chain.prepare(rate, 1)
         assert chain.latency_samples / rate <= 0.020, chain.latency_samples / rate
     take = resample(load(corpus / "speech" / "LJ001-0002.wav"), 48000)
     rng = np.random.default_rng(0)
     noisy = take.with_samples((take.samples + 0.01 * rng.standard_normal(take.samples.shape)).astype(np.float32))
-    stages = [s for s in load_preset("period-dialogue").chain if s.kind != "loudness"]
+    stages = [s for s in load_preset("period-dialogue-live").chain if s.kind != "loudness"]
     offline = Chain(stages).render(noisy).samples
-    live_chain = make_live(Chain([s for s in load_preset("period-dialogue").chain if s.kind != "loudness"]))
+    live_chain = make_live(Chain([s for s in load_preset("period-dialogue-live").chain if s.kind != "loudness"]))
     live = live_chain.render(noisy, block_frames=480).samples
     assert np.abs(live - offline).max() < 1e-5

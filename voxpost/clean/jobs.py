@@ -42,7 +42,7 @@ def process_job(inputs: list[PathLike], output: PathLike, *, preset: str, sample
     inputs = [str(i) for i in inputs]
     if sample_rate is not None and not 1000 <= sample_rate <= 768000:
         raise VoxpostError(f"--sample-rate {sample_rate} is outside 1000..768000 Hz")
-    chain = load_preset(preset).chain
+    chain = load_preset(live_preset(preset, listener) if live else preset).chain
     outputs = output_paths(inputs, str(output))
     if len(set(outputs)) != len(outputs):
         raise VoxpostError("several inputs share a file name; they would write the same output")
@@ -85,7 +85,8 @@ def clean_job(inputs: list[PathLike], output: PathLike, *, preset: str = "period
         row = {k: r.get(k) for k in STAGE_KEYS}
         row.update(input=src, output=dst, lufs_in=_round(m_in["integrated_lufs"]),
                    lufs_out=_round(m_out["integrated_lufs"]), true_peak_dbtp_out=_round(m_out["true_peak_dbtp"]),
-                   latency_ms=r["latency_ms"], rtf=r["rtf"], preset=preset, live=live)
+                   latency_ms=r["latency_ms"], rtf=r["rtf"], preset=live_preset(preset) if live else preset,
+                   live=live)
         rows.append(row)
         if plots:
             (before, rate), (after, _) = _head(src, MAX_PLOT_S), _head(dst, MAX_PLOT_S)
@@ -93,6 +94,20 @@ def clean_job(inputs: list[PathLike], output: PathLike, *, preset: str = "period
     if report:
         write_json(report, rows[0] if len(rows) == 1 else rows, overwrite=force, protect=inputs)
     return rows
+
+
+def live_preset(preset: str, listener: Listener = SILENT) -> str:
+    """The preset to use live for ``preset``: its ``-live`` sibling when one exists (say so), else itself."""
+    from voxpost.presets import preset_dirs
+
+    name = str(preset)
+    if name.endswith(".toml") or name.endswith("-live"):
+        return name
+    sibling = f"{name}-live"
+    if any((d / f"{sibling}.toml").is_file() for d in preset_dirs()):
+        listener.warn(f"--stream: {name} is an offline chain; using {sibling} (10 ms blocks, live latency)")
+        return sibling
+    return name
 
 
 def measure_file(path: PathLike, *, block_frames: int | None = None, **kwargs: Any) -> dict[str, float]:
