@@ -29,7 +29,8 @@ references are scored too, once per utterance, as a ceiling row), and the real-t
 DFN3's per-file model load in ``df_create`` is left out, a voxpost chain's first-call warm-up is not).
 DNSMOS scores a 9.01 s window; a shorter clip is repeated to fill it, and this benchmark scores that
 first window only (``speechmos`` itself repeats by doubling and averages 1 s hops over the doubled
-clip: several times the cost for a near-identical figure; ``--dnsmos-hops`` restores that).
+clip: several times the cost, about 0.4 s a window on one thread, for figures within about 0.1 per
+clip and of no consistent sign on the clips checked; ``--dnsmos-hops`` restores that).
 
 The issue's targets (see :data:`TARGETS`), for each voxpost system: synthetic PESQ (mean) at
 least DFN3-alone + 0.10 and not below DFN3-alone on any kind; real-pair PESQ not below
