@@ -13,9 +13,10 @@ to 1 and torch.set_num_threads(1)) two ways:
 - offline: :func:`voxpost.clean.jobs.clean_job` from file to file (the render plus the loudness
   measurements of input and output the job adds); RTF = wall seconds / audio seconds;
 - live, for a preset whose name ends in ``-live`` (or every preset with ``--blocks-ms``):
-  ``Chain.prepare`` once, then ``Chain.process`` block after block of ``--blocks-ms`` (default 10)
-  as a live host calls it (a stage that needs the whole file takes its live mode, see
-  ``voxpost.render.make_live``); RTF and the per-block times against the block's duration.
+  ``Chain.prepare`` once (and one second of blocks as a warm-up, untimed), then ``Chain.process``
+  block after block of ``--blocks-ms`` (default 10) as a live host calls it (a stage that needs
+  the whole file takes its live mode, see ``voxpost.render.make_live``); RTF and the per-block
+  times against the block's duration.
 
 Peak memory: the offline job on ``--memory-minutes`` reels (default 90), each in its own child
 process (peak resident memory, ru_maxrss, as in ``benchmarks/clean_memory.py``), for each preset of
@@ -177,6 +178,8 @@ def block_run(preset: str, x: np.ndarray, block_ms: float, reps: int) -> dict:
         make_live(chain)
     block = max(1, int(round(block_ms * RATE / 1000)))
     chain.prepare(RATE, 1)
+    for i in range(0, min(x.shape[1], RATE), block):  # warm-up (JIT, model load): a host does it before playback
+        chain.process(x[:, i:i + block])
     starts = range(0, x.shape[1], block)
     out = np.empty_like(x)
     passes: list[tuple[float, np.ndarray]] = []
