@@ -132,6 +132,7 @@ def library() -> ctypes.CDLL:
         lib.df_get_frame_length.restype, lib.df_get_frame_length.argtypes = ctypes.c_size_t, [vp]
         lib.df_process_frame.restype, lib.df_process_frame.argtypes = ctypes.c_float, [vp, fp, fp]
         lib.df_set_atten_lim.restype, lib.df_set_atten_lim.argtypes = None, [vp, ctypes.c_float]
+        lib.df_set_post_filter_beta.restype, lib.df_set_post_filter_beta.argtypes = None, [vp, ctypes.c_float]
         lib.df_free.restype, lib.df_free.argtypes = None, [vp]
     except (OSError, AttributeError) as exc:
         raise ModelError(f"the DeepFilterNet library {path} cannot be loaded ({exc}): "

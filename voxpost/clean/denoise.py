@@ -74,6 +74,8 @@ class Denoise(Stage):
                              help="decision-directed smoothing per 10 ms (higher: less musical noise, softer onsets)")
     model_path: str = param("", help="mask model checkpoint (.pt); empty = the shipped default (engine=model)")
     device: str = param("auto", choices=("auto", "cpu", "cuda"), help="where the DSP gain kernel runs")
+    post_filter_beta: float = param(0.0, min=0.0, max=0.2,
+                                    help="dfn3: DeepFilterNet's post-filter (0 = off; upstream suggests up to 0.05)")
     segment_s: float = param(0.0, min=0.0, max=600.0,
                              help="dfn3: 0 streams frame by frame (C API); > 0 runs ONNX over segments this long (offline)")
 
@@ -103,7 +105,7 @@ class Denoise(Stage):
             from voxpost.clean.dfn3 import DFN3Stream
 
             self._dfn = DFN3Stream(self.sample_rate, self.channels, atten_lim_db=self.atten_lim_db,
-                                   segment_s=self.segment_s)
+                                   post_filter_beta=self.post_filter_beta, segment_s=self.segment_s)
             self.reset()
             return
         self.window = max(8, int(round(self.window_ms * 1e-3 * sample_rate)))

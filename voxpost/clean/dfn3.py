@@ -42,9 +42,9 @@ MARGIN = 1.25
 class FrameEngine:
     """The C API: one DeepFilterNet state per channel, 480-sample frames at 48 kHz."""
 
-    def __init__(self, channels: int, *, atten_lim_db: float = 100.0) -> None:
+    def __init__(self, channels: int, *, atten_lim_db: float = 100.0, post_filter_beta: float = 0.0) -> None:
         self.lib = deepfilter.library()
-        self.channels, self._lim = int(channels), float(atten_lim_db)
+        self.channels, self._lim, self._beta = int(channels), float(atten_lim_db), float(post_filter_beta)
         self._model = str(deepfilter.model_file()).encode()
         self.states: list = []
         self.reset()
@@ -61,6 +61,8 @@ class FrameEngine:
         self.states = [self.lib.df_create(self._model, ctypes.c_float(self._lim), None) for _ in range(self.channels)]
         if not all(self.states):
             raise deepfilter.ModelError(f"DeepFilterNet3 could not start: {deepfilter.INSTALL} --force-reinstall")
+        for st in self.states:
+            self.lib.df_set_post_filter_beta(st, ctypes.c_float(self._beta))
         self._in = np.zeros((self.channels, 0), np.float32)
 
     def close(self) -> None:
@@ -105,19 +107,19 @@ def holdback(rate_in: int, rate_out: int) -> int:
 class DFN3Stream:
     """DeepFilterNet3 over ``[channels, n]`` float32 blocks at ``sample_rate``; same frames out."""
 
-    def __init__(self, sample_rate: int, channels: int, *, atten_lim_db: float = 100.0,
+    def __init__(self, sample_rate: int, channels: int, *, atten_lim_db: float = 100.0, post_filter_beta: float = 0.0,
                  segment_s: float = 0.0, context_s: float = 5.0, threads: int = 1) -> None:
         self.sample_rate, self.channels = int(sample_rate), int(channels)
         if segment_s > 0:
             from voxpost.clean.dfn3_onnx import SegmentEngine
 
             hop = 480
-            self.engine = SegmentEngine(channels, atten_lim_db=atten_lim_db,
+            self.engine = SegmentEngine(channels, atten_lim_db=atten_lim_db, post_filter_beta=post_filter_beta,
                                         segment_frames=max(1, round(segment_s * RATE / hop)),
                                         context_frames=max(0, round(context_s * RATE / hop)), threads=threads)
             self.engine.holdback = self.engine.segment * self.engine.hop - 1
         else:
-            self.engine = FrameEngine(channels, atten_lim_db=atten_lim_db)
+            self.engine = FrameEngine(channels, atten_lim_db=atten_lim_db, post_filter_beta=post_filter_beta)
         fs, delay = self.sample_rate, self.engine.delay_samples
         step = RATE // math.gcd(RATE, fs)                   # 48 kHz samples per whole input sample
         self.pad48 = -delay % step

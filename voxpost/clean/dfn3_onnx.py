@@ -14,7 +14,8 @@ onnxruntime call, because every convolution and linear layer becomes one large m
 - stages by local SNR (the C API's thresholds): below -15 dB a zero mask, above 35 dB the frame
   untouched, else the ERB gains on frame ``t - 2`` and the order-5 deep filter over frames
   ``t - 4 .. t`` on the first 96 bins;
-- the attenuation limit as a wet/dry mix, then the inverse FFT, window and overlap-add.
+- the post-filter (``beta > 0``: libDF's ``post_filter``, a sharper gain law on frames that were
+  enhanced), then the attenuation limit as a wet/dry mix, then the inverse FFT, window and overlap-add.
 
 The output stream equals the C API's: the enhanced input, 1440 samples (30 ms) late, at 48 kHz.
 Feature and filter state is carried exactly from segment to segment; the networks' recurrent
@@ -91,8 +92,8 @@ class SegmentEngine:
     The stream is the C API's: sample ``i`` is the enhanced input sample ``i - 1440``.
     """
 
-    def __init__(self, channels: int, *, atten_lim_db: float = 100.0, segment_frames: int = 1000,
-                 context_frames: int = 300, threads: int = 1) -> None:
+    def __init__(self, channels: int, *, atten_lim_db: float = 100.0, post_filter_beta: float = 0.0,
+                 segment_frames: int = 1000, context_frames: int = 300, threads: int = 1) -> None:
         arc = deepfilter.archive()
         self.sr, self.fft, self.hop = arc.df_int("sr"), arc.df_int("fft_size"), arc.df_int("hop_size")
         self.nb_df, self.order = arc.df_int("nb_df"), arc.df_int("df_order")
@@ -107,6 +108,7 @@ class SegmentEngine:
         self.sessions = [deepfilter.onnx_session(g, threads=threads) for g in (arc.enc, arc.erb_dec, arc.df_dec)]
         self.channels, self.segment, self.context = int(channels), int(segment_frames), int(context_frames)
         self.set_atten_lim(atten_lim_db)
+        self.beta = float(post_filter_beta)
         self.reset()
 
     @property
@@ -171,6 +173,8 @@ class SegmentEngine:
         enh[lsnr < LSNR_ZERO_DB] = 0.0
         skip = lsnr > LSNR_SKIP_DB
         enh[skip] = cur[skip]
+        if self.beta > 0:
+            enh[work] = post_filter(cur[work], enh[work], self.beta)
         if self.lim is not None:
             enh = enh * np.float32(1.0 - self.lim) + cur * np.float32(self.lim)
         frames = (np.fft.irfft(enh, n=self.fft, axis=1) * self.fft).astype(np.float32) * self.window
@@ -215,3 +219,14 @@ def _smooth(x: np.ndarray, state: np.ndarray, a: np.float32) -> tuple[np.ndarray
     y = y.astype(np.float32)
     return y, y[-1].copy()
 
+
+
+def post_filter(noisy: np.ndarray, enh: np.ndarray, beta: float) -> np.ndarray:
+    """libDF's post-filter over ``[frames, bins]``: gains ``g = |enh| / |noisy|`` pushed towards 0
+    and 1 (``(1 + beta) / (1 + beta (g / (g sin(pi g / 2)))^2)``); the last bin (chunks of 4) untouched."""
+    out = enh.copy()
+    n = enh.shape[1] // 4 * 4
+    g = np.clip(np.abs(enh[:, :n]) / (np.abs(noisy[:, :n]) + 1e-12), 1e-12, 1.0)
+    g_sin = g * np.sin(g * np.pi / 2)
+    out[:, :n] *= ((beta + 1) * g / (1 + beta * (g / g_sin) ** 2) / g).astype(np.float32)
+    return out
