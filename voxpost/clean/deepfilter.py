@@ -27,7 +27,6 @@ from __future__ import annotations
 import configparser
 import ctypes
 import functools
-import io
 import os
 import sys
 import tarfile
@@ -165,4 +164,4 @@ def onnx_session(graph: bytes, *, threads: int = 1):
     opts.intra_op_num_threads = max(1, int(threads))
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3
-    return ort.InferenceSession(io.BytesIO(graph).getvalue(), sess_options=opts, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(graph, sess_options=opts, providers=["CPUExecutionProvider"])

@@ -23,16 +23,17 @@ def add_parsers(sub, common) -> None:
     add_force(s)
     s.set_defaults(run=cmd_process)
 
-    s = sub.add_parser("clean", parents=[common], help="clean dialogue: rumble, clipping, clicks, loudness (see presets)")
+    s = sub.add_parser("clean", parents=[common], help="clean dialogue: clicks, clipping, noise (DeepFilterNet3 offline), loudness (see presets)")
     s.add_argument("inputs", nargs="+", metavar="IN")
     s.add_argument("-o", "--output", required=True, metavar="OUT",
                    help="output file, or a directory for several inputs (DIR/<input file name>)")
     s.add_argument("--preset", default="period-dialogue", metavar="NAME|FILE",
-                   help="period-dialogue (default), broadcast-r128, netflix-dialogue, ... or a .toml path")
+                   help="period-dialogue (default), period-dialogue-live, broadcast-r128, netflix-dialogue, ... or a .toml path")
     s.add_argument("--report", metavar="JSON", help="write measurements (clicks repaired, LUFS in/out, ...) here")
     s.add_argument("--plot", metavar="PNG", help="write before/after spectrograms here")
     s.add_argument("--stream", action="store_true",
-                   help="process as live: 10 ms blocks, no look at the whole file (loudness becomes short-term)")
+                   help="process as live: 10 ms blocks, no look at the whole file (loudness becomes short-term); "
+                        "a preset with a -live sibling (period-dialogue) uses it, and says so")
     add_force(s)
     s.set_defaults(run=cmd_clean)
 
