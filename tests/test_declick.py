@@ -212,3 +212,21 @@ def test_scan_hops_matches_a_python_loop_over_the_references():
     assert hit == expect < 80 and 4321 - 1000 - (hop + look) <= hit * hop <= 4321 - 1000
     assert np.allclose(a_k, a, atol=1e-9) and st_k[0] == pytest.approx(wide, rel=1e-9)
     assert st_k[3] == pytest.approx(qv, rel=1e-9)
+
+
+@pytest.mark.parametrize("name", SPEECH)
+def test_two_passes_rebuild_more_without_more_damage(corpus, name):
+    """A second detector pass on the first one's output: latency adds up, clicks found and the
+    gain on the click regions do not drop, clean speech stays > 35 dB SNR."""
+    x, sr = sf.read(corpus / name, dtype="float32")
+    one, two = DeClick(), DeClick(passes=2)
+    one.prepare(sr, 1)
+    two.prepare(sr, 1)
+    assert two.latency_samples == 2 * one.latency_samples
+    y, spans = _add_clicks(x)
+    d1, g1, _ = _score(x, y, _run(DeClick(), y, sr)[0], spans)
+    d2, g2, _ = _score(x, y, _run(DeClick(passes=2), y, sr)[0], spans)
+    assert d2 >= d1 and g2 >= g1 - 0.2          # measured 0.94 -> 0.98 / 14.6 -> 15.0 dB (LJ)
+    out = _run(two, x, sr)[0]
+    assert two.clicks_repaired / (x.size / sr) <= 6.0      # measured 2.6 (LJ), 4.6 (p287)
+    assert 10 * np.log10(np.sum(x ** 2) / np.sum((out - x) ** 2)) > 35.0   # measured 39.3, 36.8

@@ -57,6 +57,7 @@ RATES = (16000, 48000)
 
 #: Configurations checked besides the defaults: name -> parameters, given the built resources.
 VARIANTS = {
+    "declick": {"two-pass": lambda r: {"passes": 2}},
     "denoise": {"hybrid-model": lambda r: {"engine": "hybrid", "model_path": str(r["model"])}},
     "loudness": {"short-term": lambda r: {"mode": "short_term"}},
     "voice-convert": {"profile": lambda r: {"profile_path": str(r["profile"])}},

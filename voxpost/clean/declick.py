@@ -27,6 +27,21 @@ one AR order + 2 samples: 236 samples = 4.9 ms at 48 kHz, 5.0 ms at 44.1 kHz, 6.
 with the defaults) and processes at fixed hop positions, so the
 output does not depend on the block size. ``clicks_repaired`` counts clicks rebuilt since the last
 ``reset()``.
+
+Dense crackle: ``passes = 2`` runs a second detector on the first one's output (twice the latency,
+9.8 ms at 48 kHz; about twice the cost). A click the first pass only partly rebuilt, or missed
+because its neighbours inflated the local scale, shows plainly once they are gone. On the
+``crackle`` noise kind (16 kHz, 0-10 dB SNR) PESQ-WB goes 2.38 -> 2.54 (a third pass: 2.56), at
+about 0.3 more false repairs per second of clean speech (``benchmarks/declick.py``).
+
+>>> import numpy as np
+>>> x = np.zeros((1, 4800), np.float32)
+>>> x[0, 2000] = 0.5
+>>> stage = DeClick(passes=2)
+>>> stage.prepare(48000, 1)
+>>> y = np.concatenate([stage.process(x), stage.process(np.zeros_like(x))], axis=1)
+>>> stage.latency_samples, stage.clicks_repaired, float(abs(y[0, 2000 + stage.latency_samples]))
+(472, 1, 0.0)
 """
 
 from __future__ import annotations
@@ -99,7 +114,7 @@ class HopStage(Stage):
         self._buf = np.zeros((self.channels, self.history), np.float64)
         self._buf_start = -self.history          # absolute index of _buf[:, 0]
         self._next = 0                           # absolute index of the next hop start
-        self._pending = np.zeros((self.channels, self.latency_samples), np.float32)
+        self._pending = np.zeros((self.channels, self.hop + self.lookahead - 1), np.float32)
 
     def process(self, block: np.ndarray) -> np.ndarray:
         self._require_prepared()
@@ -159,9 +174,38 @@ class DeClick(HopStage):
     order: int = param(32, min=4, max=64, help="AR model order (samples)")
     max_click_ms: float = param(2.7, min=0.1, max=5.0, help="longest click to rebuild, in ms")
     window_ms: float = param(40.0, min=10.0, max=60.0, help="AR analysis window, in ms")
+    passes: int = param(1, min=1, max=3,
+                        help="detectors in cascade, each on the output of the one before (each adds its latency)")
+
+    def prepare(self, sample_rate: int, channels: int) -> None:
+        kw = {k: v for k, v in self.params().items() if k != "passes"}
+        self._later = [DeClick(**kw) for _ in range(self.passes - 1)]
+        for later in self._later:
+            later.prepare(sample_rate, channels)
+        super().prepare(sample_rate, channels)
+
+    @property
+    def latency_samples(self) -> int:
+        return super().latency_samples + sum(s.latency_samples for s in getattr(self, "_later", ()))
+
+    @property
+    def clicks_repaired(self) -> int:
+        """Clicks rebuilt since the last ``reset()``, all passes together."""
+        return self._repaired + sum(s.clicks_repaired for s in getattr(self, "_later", ()))
+
+    def reset(self) -> None:
+        for later in getattr(self, "_later", ()):
+            later.reset()
+        super().reset()
+
+    def process(self, block: np.ndarray) -> np.ndarray:
+        out = super().process(block)
+        for later in self._later:
+            out = later.process(out)
+        return out
 
     def _reset_state(self) -> None:
-        self.clicks_repaired = 0
+        self._repaired = 0
         if self.channels is not None:
             # per channel: AR model and [wide scale, absolute index of the next refit, fitted?,
             # local residual quantile]
@@ -226,7 +270,7 @@ class DeClick(HopStage):
         # the refitted model; its scale still from the damaged window, as the detection it serves
         a, wide = self._fit(x, end, model_from=scratch)
         self._a[c], self._st[c] = a, (wide, now + self.refit, 1.0, local_quantile(x, a, end, self.local, self.local_q))
-        self.clicks_repaired += self._repair(x, s, a, wide)
+        self._repaired += self._repair(x, s, a, wide)
 
     def _repair(self, x: np.ndarray, s: int, a: np.ndarray, wide: float) -> int:
         """Detect with model ``a`` and rebuild, in place, the clicks starting in ``[s, s + hop)``.
