@@ -65,13 +65,13 @@ def test_hum_only_is_cancelled_40db(f0):
     assert st.hum_reduction_db > 20.0
 
 
-def _speech_and_hum(corpus, f0, rate):
-    """LJ001-0001 (optionally resampled) and a drifting hum 20 dB under it: ``(x, fs, hum, f)``."""
+def _speech_and_hum(corpus, f0, rate, level_db=-20.0):
+    """LJ001-0001 (optionally resampled) and a drifting hum ``level_db`` under it: ``(x, fs, hum, f)``."""
     a = load(corpus / "speech" / "LJ001-0001.wav")
     if rate:
         a = resample(a, rate)
     x, fs = a.samples[0].astype(np.float64), a.sample_rate
-    hum, f = _hum(x.size, fs, f0, 0.1 * np.sqrt(np.mean(x ** 2)))
+    hum, f = _hum(x.size, fs, f0, 10 ** (level_db / 20) * np.sqrt(np.mean(x ** 2)))
     return x, fs, hum, f
 
 
@@ -85,14 +85,16 @@ def test_real_speech_with_hum(corpus, f0, rate):
     assert np.isfinite(st.hum_reduction_db)
 
 
-@pytest.mark.xfail(reason="target not met: PLL is pulled by speech energy at the harmonics; see report", strict=False)
+@pytest.mark.xfail(reason="target not met: measured 0-6 dB at -20 dB, below 0 at -30 dB (benchmarks/results/dehum.md)",
+                   strict=False)
+@pytest.mark.parametrize("level_db", [-20.0, -30.0])
 @pytest.mark.parametrize("f0,rate", [(50.0, None), (60.0, None), (50.0, 48000), (60.0, 48000)])
-def test_real_speech_hum_removed_40db(corpus, f0, rate):
-    x, fs, hum, _ = _speech_and_hum(corpus, f0, rate)
+def test_real_speech_hum_removed_30db(corpus, f0, rate, level_db):
+    """The issue's target: >= 30 dB of the (drifting) hum component removed under real speech."""
+    x, fs, hum, _ = _speech_and_hum(corpus, f0, rate, level_db)
     _, out = _run(x + hum, fs)
-    removed, residual = _measure(x, hum, out[0], fs)
-    assert removed >= 40.0, removed
-    assert residual <= -35.0, residual
+    removed, _ = _measure(x, hum, out[0], fs)
+    assert removed >= 30.0, removed
 
 
 def test_no_hum_is_untouched(corpus):

@@ -45,8 +45,10 @@ SEARCH_HZ = 1.0
 class DeHum(Stage):
     """Adaptive mains-hum canceller (PLL-tracked harmonic sinusoid subtraction), zero latency.
 
-    EXPERIMENTAL: on real speech it removes only about 3-15 dB of hum so far (target 40 dB); the
-    frequency tracker is pulled by speech energy at the harmonics. Not used by any preset yet.
+    EXPERIMENTAL: under real speech with a drifting hum it removes 0-10 dB of the hum at -20 dB, and
+    at -30 dB it leaves more error than the hum it found (benchmarks/results/dehum.md; target 30 dB):
+    the frequency tracker and the LMS weights are pulled by speech energy at the harmonics. Not used
+    by any preset yet.
     """
 
     kind: ClassVar[str] = "dehum"
