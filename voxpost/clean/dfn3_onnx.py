@@ -34,6 +34,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import scipy.fft
+from numpy.lib.stride_tricks import sliding_window_view
 from scipy.signal import lfilter
 
 from voxpost.clean import deepfilter
@@ -156,8 +158,8 @@ class SegmentEngine:
     def _channel(self, c: int, x: np.ndarray) -> np.ndarray:
         hop, t = self.hop, x.size // self.hop
         stream = np.concatenate([self._ana[c], x])
-        idx = np.arange(self.fft)[None, :] + hop * np.arange(t)[:, None]
-        spec = (np.fft.rfft(stream[idx] * self.window, axis=1) * self.wnorm).astype(np.complex64)
+        frames = sliding_window_view(stream, self.fft)[::hop][:t]
+        spec = scipy.fft.rfft(frames * self.window, axis=1) * self.wnorm   # single precision, as libDF
         self._ana[c] = stream[-(self.fft - hop):]
         ferb, fspec = self._features(c, spec)
         lsnr, gains, coefs = self._network(c, ferb, fspec)
@@ -177,7 +179,7 @@ class SegmentEngine:
             enh[work] = post_filter(cur[work], enh[work], self.beta)
         if self.lim is not None:
             enh = enh * np.float32(1.0 - self.lim) + cur * np.float32(self.lim)
-        frames = (np.fft.irfft(enh, n=self.fft, axis=1) * self.fft).astype(np.float32) * self.window
+        frames = scipy.fft.irfft(enh, n=self.fft, axis=1) * (np.float32(self.fft) * self.window)
         out = frames[:, :hop].copy()
         out[0] += self._syn[c]
         out[1:] += frames[:-1, hop:]
