@@ -198,6 +198,8 @@ def test_doctor_lists_backends_and_models():
                  "voice conversion: embedded vocoder", "AI-audio watermark"):
         assert rows[name]["available"], rows[name]
     assert any(n.startswith("model: whisper-") for n in rows)
+    for capability in ("transcribe", "diarize", "denoise", "voice-convert", "foley"):   # what serves it, what is better
+        assert rows[f"capability: {capability}"]["detail"], capability
     missing = [r for r in rows.values() if not r["available"]]
     assert all(r["detail"] for r in missing)  # each says why and how
 

@@ -147,6 +147,27 @@ def test_missing_and_ill_typed_keys_are_named(tmp_path):
         Registry.load(registry)
 
 
+@pytest.mark.parametrize("extra,says", [
+    ({"hf_repo": "acme/model"}, "keys hf_repo, hf_revision, hf_file go together; it has only hf_repo"),
+    ({"hf_repo": "acme", "hf_revision": "main", "hf_file": "a.bin"}, "key 'hf_repo' must be OWNER/NAME"),
+    ({"hf_repo": "acme/model", "hf_revision": "main", "hf_file": "../a.bin"}, "key 'hf_file' must be a relative path"),
+])
+def test_hugging_face_keys_are_checked(tmp_path, extra, says):
+    path = tmp_path / "r.toml"
+    path.write_text(table("x", file="a.pt", sha256="", **extra))
+    with pytest.raises(ModelError, match=re.escape(says)):
+        Registry.load(path)
+
+
+def test_hugging_face_keys_are_read(tmp_path):
+    path = tmp_path / "r.toml"
+    path.write_text(table("x", file="a.pt", sha256="", hf_repo="acme/model", hf_revision="0" * 40, hf_file="w/a.bin")
+                    + table("y", file="b.pt", sha256=""))
+    reg = Registry.load(path)
+    assert (reg.get("x").hf_repo, reg.get("x").hf_revision, reg.get("x").hf_file) == ("acme/model", "0" * 40, "w/a.bin")
+    assert (reg.get("y").hf_repo, reg.get("y").hf_revision, reg.get("y").hf_file) == ("", "", "")
+
+
 def test_unquoted_dotted_name_is_explained(tmp_path):
     registry = tmp_path / "registry.toml"
     registry.write_text(table("x", file=FILE, sha256="").replace('["x"]', "[whisper-tiny.en]"))
@@ -324,6 +345,11 @@ def test_repo_registry_is_complete_and_consistent(monkeypatch):
             assert e.url.startswith("https://github.com/Rikorose/DeepFilterNet/raw/")
         else:
             assert (REPO_MODELS_DIR / e.file).is_file(), e.name   # shipped with the code
+    for e in entries:      # a Hugging Face entry's url is its hf_* keys on the hub
+        if e.url.startswith("https://huggingface.co/"):
+            assert e.url == f"https://huggingface.co/{e.hf_repo}/resolve/{e.hf_revision}/{e.hf_file}", e.name
+        if e.name.startswith("pyannote-community-1-"):
+            assert re.fullmatch(r"[0-9a-f]{40}", e.hf_revision), e.name    # pinned: the lock then pins the bytes
     assert {"pyannote-segmentation-3.0", "pyannote-wespeaker-voxceleb-resnet34-LM",
             "pyannote-community-1-segmentation",
             "pyannote-community-1-embedding"} <= set(reg.names())

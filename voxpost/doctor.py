@@ -1,10 +1,12 @@
-"""``voxpost doctor``: each backend and model, whether it is available, and if not, why and how to fix it."""
+"""``voxpost doctor``: each backend and model, whether it is available, and if not, why and how to fix it;
+and for each capability, the model that serves it now and how to get a better one."""
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 
 def _row(name: str, available: bool, detail: str) -> dict[str, Any]:
@@ -146,20 +148,19 @@ def checks() -> list[dict[str, Any]]:
         _probe("diarization: pyannote.audio", _version("pyannote.audio"), pip),
         _probe("voice conversion: embedded vocoder", _vocoder, pip),
         _probe("voice conversion: kNN-VC", _knnvc,
-               "the embedded vocoder is used; install both knnvc checkpoints and record their sha256 "
-               "in the registry (see 'voxpost models list')"),
+               "the embedded vocoder is used; voxpost models fetch knnvc"),
         _probe("AI-audio watermark", _watermark, pip),
         _probe("dub: mouth tracking (OpenCV)", _mouth, pip),
         _probe("dub: timelines (OpenTimelineIO)", _otio, pip),
         _probe("foley: procedural models", _foley, pip),
         _probe("foley: neural (Stable Audio Open)", _foley_neural,
-               "the procedural models are used; put the stabilityai/stable-audio-open-1.0 folder under a models "
-               "directory and record its sha256 in the registry, or pass --model DIR"),
+               "the procedural models are used; see 'capability: foley' below, or pass --model DIR"),
     ]
     try:
         from voxpost.models import Registry
 
         registry = Registry.load()
+        rows += serving(registry)
         for r in registry.status():
             if r["name"] == "deepfilternet3" and not r["installed"]:
                 continue      # the wheel's copy: the DeepFilterNet3 row above
@@ -167,14 +168,85 @@ def checks() -> list[dict[str, Any]]:
                 rows.append(_row(f"model: {r['name']}", True, r["path"]))
             else:
                 entry = registry.get(r["name"])
+                host = urlsplit(entry.url).netloc or "nowhere: it ships with voxpost"
                 rows.append(_row(f"model: {r['name']}", False,
-                                 f"not installed; download {entry.url} into {_target(entry.file)}"))
+                                 f"not installed; voxpost models fetch {r['name']} ({entry.size_mb:g} MB from {host})"))
     except Exception as exc:  # noqa: BLE001
         rows.append(_row("model registry", False, f"{exc}"))
     return rows
 
 
-def _target(file: str) -> str:
-    from voxpost.models import search_dirs
+#: What ``voxpost doctor`` recommends for transcription when it is not installed.
+BEST_WHISPER = "whisper-large-v3-turbo"
 
-    return str(search_dirs()[0] / file)
+
+def _refused(registry: Any, names: list[str]) -> str | None:
+    """None when every entry of ``names`` is installed and verifies; "" when none is present (or
+    registered); else why not."""
+    names = [n for n in names if n in registry.names()]
+    if not any(registry.find(n) for n in names):
+        return ""
+    try:
+        for n in names:
+            registry.path(n)
+    except Exception as exc:  # noqa: BLE001 - doctor reports it
+        return " ".join(str(exc).split())[:200]
+    return None
+
+
+def _group(registry: Any, prefix: str) -> list[str]:
+    return [n for n in registry.names() if n.startswith(prefix + "-")]
+
+
+def serving(registry: Any) -> list[dict[str, Any]]:
+    """A row per capability: the model that serves it now and, when there is one, how to get a better one."""
+    import inspect
+
+    from voxpost.fetch import user_dir
+    from voxpost.speech.jobs import transcribe_job
+
+    def size(name: str) -> str:
+        return f"{registry.get(name).size_mb:g} MB" if name in registry.names() else "not in the registry"
+
+    default = inspect.signature(transcribe_job).parameters["model"].default
+    better = ("no better one is registered" if BEST_WHISPER not in registry.names() else
+              f"better: {BEST_WHISPER} is installed, pass --model {BEST_WHISPER}" if _refused(registry, [BEST_WHISPER]) is None
+              else f"better: voxpost models fetch {BEST_WHISPER} ({size(BEST_WHISPER)}), then --model {BEST_WHISPER}")
+    now = _refused(registry, [default])
+    rows = [_row("capability: transcribe", now is None,
+                 f"{default} (the default); {better}" if now is None else
+                 f"nothing by default: voxpost models fetch {default} ({size(default)}){'; ' + now if now else ''}; {better}")]
+
+    def pick(capability: str, prefix: str, model: str, fallback: str, how: str,
+             check: Callable[[], str | None] | None = None) -> None:
+        why = _refused(registry, _group(registry, prefix))
+        if why is None and check is not None:
+            why = check()
+        if why is None:
+            rows.append(_row(f"capability: {capability}", True, f"{model} (auto picks it); no better one is registered"))
+        elif why:
+            rows.append(_row(f"capability: {capability}", False, f"{model} is installed but refused: {why}"))
+        else:
+            rows.append(_row(f"capability: {capability}", True, f"{fallback}; better: voxpost models fetch {prefix} ({how})"))
+
+    hub = "gated on Hugging Face: accept its licence on https://huggingface.co/{}, then HF_TOKEN or `hf auth login`"
+    pick("diarize", "pyannote-community-1", "pyannote speaker-diarization-community-1", "embedded (no download)",
+         hub.format("pyannote/speaker-diarization-community-1"))
+    dfn = _probe("", _deepfilter, "")
+    rows.append(_row("capability: denoise", dfn["available"],
+                     "DeepFilterNet3 (period-dialogue) and denoise-gru (period-dialogue-live); no better one is registered"
+                     if dfn["available"] else f"denoise-gru only: DeepFilterNet3 fails ({dfn['detail']})"))
+    pick("voice-convert", "knnvc", "kNN-VC", "embedded vocoder (no download)",
+         "WavLM-Large + HiFi-GAN, 1.3 GB, MIT; no published sha256, so the first download's is recorded; "
+         "profiles enrolled afterwards carry its matching set")
+    folder = user_dir(registry) / "stable-audio-open-1.0"
+
+    def neural() -> str | None:
+        from voxpost.foley import neural
+
+        return neural.unavailable_reason(registry)
+
+    pick("foley", "stable-audio-open-1.0", "Stable Audio Open 1.0", "22 procedural models (no download)",
+         hub.format("stabilityai/stable-audio-open-1.0") + "; its configs and tokenizer: hf download "
+         f"stabilityai/stable-audio-open-1.0 --include '*.json' --include 'tokenizer/*' --local-dir {folder}", neural)
+    return rows

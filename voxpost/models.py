@@ -1,9 +1,11 @@
 """The model checkpoint registry: which checkpoints exist, where they are, whether they are intact.
 
 ``models/registry.toml`` lists every checkpoint the engine can use with its download URL and
-sha256. voxpost never downloads anything: a checkpoint is installed by putting the published file
-at its ``file`` path under one of :func:`search_dirs`. :meth:`Registry.path` finds it and checks
-its sha256 before anything reads it, and :meth:`Registry.load_torch` loads it with
+sha256. Loading never downloads anything: a checkpoint is installed by ``voxpost models fetch``
+(:mod:`voxpost.fetch`) or by putting the published file at its ``file`` path under one of
+:func:`search_dirs`. :meth:`Registry.path` finds it and checks its sha256 before anything reads
+it (the registry's, or for an entry the registry cannot pin, the one ``voxpost models fetch``
+recorded in the folder's lock, :mod:`voxpost.lock`), and :meth:`Registry.load_torch` loads it with
 ``weights_only=True``. A successful check is remembered in a small JSON stamp next to the file
 (``<file>.verified``) so that a multi-gigabyte checkpoint is hashed once, not on every load.
 
@@ -27,8 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from voxpost.errors import ModelError
-
-
+from voxpost.lock import LOCK_NAME, locked_sha256
 
 def shipped_dir(folder: str) -> Path:
     """The folder of files that ship with voxpost: ``"models"`` or ``"presets"``.
@@ -61,6 +62,8 @@ class ModelEntry:
     The fields are the entry's ``name`` and the keys of its table, which ``models/registry.toml``
     documents: ``sha256`` is lower-case hex or ``""`` while not yet recorded, ``size_mb`` is the
     approximate published size (display only) and ``file`` is relative to a models directory.
+    ``hf_repo``, ``hf_revision`` and ``hf_file`` (all three, or none) name a file of a Hugging Face
+    repository, which ``voxpost models fetch`` gets from the hub (``""`` for any other host).
     """
 
     name: str
@@ -72,9 +75,14 @@ class ModelEntry:
     licence: str
     file: str
     description: str
+    hf_repo: str = ""
+    hf_revision: str = ""
+    hf_file: str = ""
 
 
+_HF_KEYS = ("hf_repo", "hf_revision", "hf_file")
 _KEYS = tuple(f.name for f in fields(ModelEntry) if f.name != "name")
+_HF_REPO = re.compile(r"[\w.-]+/[\w.-]+")
 
 
 def search_dirs() -> list[Path]:
@@ -116,6 +124,8 @@ def _entry(name: str, table: Any, source: Path) -> ModelEntry:
             raise ModelError(f"{where} has unknown key '{key}' (allowed: {', '.join(_KEYS)}){hint}")
     for key in _KEYS:
         if key not in table:
+            if key in _HF_KEYS:
+                continue
             raise ModelError(f"{where} is missing key '{key}'")
         value = table[key]
         if key == "size_mb":
@@ -126,11 +136,17 @@ def _entry(name: str, table: Any, source: Path) -> ModelEntry:
     if table["sha256"] and not _SHA256.fullmatch(table["sha256"]):
         raise ModelError(f"{where}: key 'sha256' must be 64 lower-case hex digits or \"\", "
                          f"not {table['sha256']!r}")
-    rel = Path(table["file"])
-    if not table["file"] or rel.is_absolute() or ".." in rel.parts:
-        raise ModelError(f"{where}: key 'file' must be a relative path inside a models "
-                         f"directory, not {table['file']!r}")
-    return ModelEntry(name=name, **{k: table[k] for k in _KEYS})
+    for key, inside in (("file", "a models directory"), ("hf_file", "the repository")):
+        rel = Path(table.get(key) or "")
+        if (key == "file" or table.get(key)) and (not rel.parts or rel.is_absolute() or ".." in rel.parts):
+            raise ModelError(f"{where}: key '{key}' must be a relative path inside {inside}, "
+                             f"not {table[key]!r}")
+    hub = [k for k in _HF_KEYS if table.get(k)]
+    if hub and len(hub) < len(_HF_KEYS):
+        raise ModelError(f"{where}: keys {', '.join(_HF_KEYS)} go together; it has only {', '.join(hub)}")
+    if hub and not _HF_REPO.fullmatch(table["hf_repo"]):
+        raise ModelError(f"{where}: key 'hf_repo' must be OWNER/NAME, not {table['hf_repo']!r}")
+    return ModelEntry(name=name, **{k: table[k] for k in _KEYS if k in table})
 
 
 class Registry:
@@ -210,46 +226,65 @@ class Registry:
 
     def find(self, name: str) -> Path | None:
         """Return the first installed copy of the checkpoint `name`, unverified, or None."""
+        located = self._locate(name)
+        return None if located is None else located[1]
+
+    def _locate(self, name: str) -> tuple[Path, Path] | None:
+        """The models directory holding the first copy of `name`, and that copy."""
         file = self.get(name).file
-        return next((d / file for d in self.dirs() if (d / file).is_file()), None)
+        return next(((d, d / file) for d in self.dirs() if (d / file).is_file()), None)
+
+    def sha256(self, name: str) -> str:
+        """The sha256 the installed copy of `name` is checked against: the registry's, else the
+        one its folder's lock recorded (:mod:`voxpost.lock`), else ``""``."""
+        entry = self.get(name)
+        located = self._locate(name)
+        if entry.sha256 or located is None:
+            return entry.sha256
+        return locked_sha256(located[0], name, file=entry.file, url=entry.url)
 
     def path(self, name: str) -> Path:
         """Return the installed checkpoint `name` after checking its sha256.
 
-        The check is skipped when the stamp file ``<file>.verified`` records the file's
-        current size and mtime with the expected sha256; a successful hash writes that stamp
-        where the directory allows it.
+        The expected sha256 is :meth:`sha256`'s. The check is skipped when the stamp file
+        ``<file>.verified`` records the file's current size and mtime with the expected sha256;
+        a successful hash writes that stamp where the directory allows it.
 
         Raises
         ------
         ModelError
-            If the checkpoint is not installed, its sha256 is not recorded in the registry, or
-            the file's sha256 differs from the registry's.
+            If the checkpoint is not installed, its sha256 is recorded neither in the registry
+            nor in its folder's lock, or the file's sha256 differs from the expected one.
         """
         entry = self.get(name)
-        found = self.find(name)
-        if found is None:
+        located = self._locate(name)
+        if located is None:
             sha = entry.sha256 or "not yet recorded"
             if not entry.url:   # one of ours: it ships in the repository's models/
                 raise ModelError(f"model '{name}' is missing: it ships with voxpost as models/{entry.file} "
                                  f"(sha256 {sha}); restore it from the source tree, or retrain it with "
                                  "the script in models/")
-            raise ModelError(f"model '{name}' is not installed: download {entry.url} "
-                             f"(sha256 {sha}) and put it at {self.dirs()[0] / entry.file}, "
-                             "or set VOXPOST_MODELS")
-        if not entry.sha256:
+            raise ModelError(f"model '{name}' is not installed: run `voxpost models fetch {name}`, or "
+                             f"download {entry.url} (sha256 {sha}) and put it at "
+                             f"{self.dirs()[0] / entry.file}, or set VOXPOST_MODELS")
+        folder, found = located
+        expected = entry.sha256 or locked_sha256(folder, name, file=entry.file, url=entry.url)
+        if not expected:
             raise ModelError(f"model '{name}' at {found} cannot be verified: its sha256 is not "
-                             f"yet recorded in {self.source or 'the model registry'}; record the "
-                             "published sha256 of the file there before using it")
+                             f"yet recorded in {self.source or 'the model registry'} nor in "
+                             f"{folder / LOCK_NAME}; run `voxpost models fetch {name}`, which checks "
+                             "the download and records its sha256 there, or record the published "
+                             "sha256 in the registry")
         stat = found.stat()
-        if _stamp_matches(found, stat, entry.sha256):
+        if _stamp_matches(found, stat, expected):
             return found
         actual = sha256_file(found)
-        if actual != entry.sha256:
+        if actual != expected:
+            where = "" if entry.sha256 else f" (recorded in {LOCK_NAME} when it was fetched)"
             raise ModelError(f"model '{name}' at {found}: sha256 mismatch: expected "
-                             f"{entry.sha256} got {actual}; the file is corrupt or not this "
-                             "model; replace it")
-        _write_stamp(found, stat, entry.sha256)
+                             f"{expected}{where} got {actual}; the file is corrupt or not this "
+                             f"model; replace it (`voxpost models fetch {name} --force`)")
+        _write_stamp(found, stat, expected)
         return found
 
     def load_torch(self, name: str, *, map_location: Any = "cpu",

@@ -1,11 +1,11 @@
-"""``voxpost presets``, ``models list|path``, ``doctor`` and ``demo``."""
+"""``voxpost presets``, ``models list|path|fetch``, ``doctor`` and ``demo``."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from voxpost.cli.common import Parser, print_rows
+from voxpost.cli.common import Parser, add_force, listener, print_rows
 
 
 def add_parsers(sub, common) -> None:
@@ -20,6 +20,13 @@ def add_parsers(sub, common) -> None:
     m = msub.add_parser("path", parents=[common], help="print the verified path of an installed checkpoint")
     m.add_argument("name")
     m.set_defaults(run=cmd_models_path)
+    m = msub.add_parser("fetch", parents=[common], help="download checkpoints from the registry, verified, into the user models folder")
+    m.add_argument("names", nargs="+", metavar="NAME",
+                   help="registry name, or the start of several (pyannote-community-1, knnvc, stable-audio-open-1.0)")
+    m.add_argument("--offline", action="store_true",
+                   help="never touch the network (also VOXPOST_OFFLINE=1): only check what is installed")
+    add_force(m, "download again even when a verified copy is installed")
+    m.set_defaults(run=cmd_models_fetch)
 
     s = sub.add_parser("doctor", parents=[common], help="list each backend and model, whether it is available, and how to provide it")
     s.add_argument("--json", action="store_true")
@@ -52,6 +59,14 @@ def cmd_models_path(args: argparse.Namespace) -> int:
     from voxpost.models import Registry
 
     print(Registry.load().path(args.name))
+    return 0
+
+
+def cmd_models_fetch(args: argparse.Namespace) -> int:
+    from voxpost.fetch import fetch_models
+
+    for row in fetch_models(args.names, offline=args.offline, force=args.force, listener=listener(args)):
+        print(row["path"])
     return 0
 
 

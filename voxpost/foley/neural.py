@@ -8,11 +8,13 @@ pair is folded to mono (foley is rendered dry and close, then placed by :mod:`vo
 and resampled (:func:`voxpost.resample.resample`). Loudness is left to the caller (:data:`voxpost.foley.model.LOUDNESS_LUFS`).
 
 The checkpoint is the diffusers folder of ``stabilityai/stable-audio-open-1.0`` on Hugging Face
-(gated: log in and accept the Stability AI Community License to download it). voxpost never
-downloads it: put the folder at ``stable-audio-open-1.0/`` under a models directory
+(gated: log in and accept the Stability AI Community License to download it). Loading never
+downloads it: the folder goes at ``stable-audio-open-1.0/`` under a models directory
 (:func:`voxpost.models.search_dirs`). Its four weight files are registry entries
-(:data:`ENTRIES`); loading through the registry sha256-verifies each of them before diffusers
-reads anything, and refuses entries whose sha256 is not yet recorded. ``load(path)`` loads a
+(:data:`ENTRIES`), which ``voxpost models fetch stable-audio-open-1.0`` downloads and locks; its
+configs and tokenizer come from ``hf download``. Loading through the registry sha256-verifies
+each weight file before diffusers reads anything, and refuses one whose sha256 neither the
+registry nor the folder's lock records. ``load(path)`` loads a
 folder the user names instead, verifying nothing but recording the sha256 of its weight files
 in :attr:`NeuralFoley.sources`.
 
@@ -131,7 +133,7 @@ def _registry_folder(registry: Any) -> tuple[Path, dict[str, str]]:
         elif here != root:
             raise ModelError(f"model '{name}' is installed at {found}, outside {root} where the "
                              f"other {NAME} files are; keep the whole diffusers folder together")
-        files[rel] = reg.get(name).sha256
+        files[rel] = reg.sha256(name)
     assert root is not None
     _check_folder(root)
     return root, files

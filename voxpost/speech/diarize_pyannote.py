@@ -10,10 +10,11 @@ of the user's own laid out the same way.
 What differs from ``Pipeline.from_pretrained(dir)``, on purpose:
 
 - every registry file is sha256-checked through :class:`voxpost.models.Registry` before it is
-  read. The community-1 entries have no sha256 recorded yet, so the registry refuses them until
-  someone records the published hashes in ``models/registry.toml``; that is intended (voxpost
-  never loads an unverified checkpoint), and the error says so. A directory the user passes
-  (``pipeline_dir``) is theirs and is not hashed.
+  read. The community-1 entries have no sha256 in ``models/registry.toml``: the registry refuses
+  them until ``voxpost models fetch pyannote-community-1`` has downloaded them, checked each file
+  against the hash the hub publishes and recorded it in the folder's lock (voxpost never loads an
+  unverified checkpoint), and the error says so. A directory the user passes (``pipeline_dir``)
+  is theirs and is not hashed.
 - models are loaded with ``torch.load(weights_only=True)`` (allowing only pyannote's
   ``Specifications``/``Problem``/``Resolution`` and torch's ``TorchVersion``), not through
   pyannote's own loader, which unpickles with ``weights_only=False``. The architecture named in
@@ -114,9 +115,10 @@ def _files(pipeline_dir: str | os.PathLike[str] | None) -> tuple[Path, dict[str,
         where = reg.dirs()[0] / DIR
         files = ", ".join(FILES[n] for n in missing)
         raise ModelError(f"the pyannote backend needs pyannote/speaker-diarization-community-1, not installed "
-                         f"(missing {files}): download it from https://huggingface.co/{DIR} (gated: accept its "
-                         f"conditions first) into {where}, record each file's sha256 in {reg.source}, "
-                         "and retry; or use the embedded backend, which needs no download")
+                         f"(missing {files} in {where}): run `voxpost models fetch pyannote-community-1` "
+                         f"(gated: accept its conditions on https://huggingface.co/{DIR} first, and give "
+                         "voxpost your Hugging Face token: HF_TOKEN or `hf auth login`); or use the embedded "
+                         "backend, which needs no download")
     paths = {name: reg.path(name) for name in FILES}   # sha256-checked; "" hashes are refused here
     root = paths["pyannote-community-1-config"].parent
     for name, rel in FILES.items():

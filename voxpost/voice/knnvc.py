@@ -123,7 +123,7 @@ def load(*, wavlm_path: str | os.PathLike[str] | None = None,
 
             reg = Registry.load()
         ckpt = reg.load_torch(name)          # sha256-checked first
-        return ckpt, {"path": str(reg.find(name)), "sha256": reg.get(name).sha256}
+        return ckpt, {"path": str(reg.find(name)), "sha256": reg.sha256(name)}
 
     wckpt, wsrc = fetch(WAVLM_ENTRY, wavlm_path, "WavLM")
     wavlm, edge, dim = build_wavlm(wckpt, wsrc["path"])
