@@ -21,7 +21,15 @@ def test_framing_and_overlap_add_equal_references_bit_for_bit(window, hop):
     ola = np.zeros((2, hop))
     parts = [overlap_add(np.ascontiguousarray(y[:, a:b]), st.synthesis[-2 * hop:], ola)
              for a, b in ((0, 1), (1, 5), (5, y.shape[1]))]
-    np.testing.assert_array_equal(np.concatenate(parts, axis=1), overlap_add_reference(y, st.synthesis[-2 * hop:]))
+    want = overlap_add_reference(y, st.synthesis[-2 * hop:])
+    np.testing.assert_array_equal(np.concatenate(parts, axis=1), want)
+    st.reset()
+    np.testing.assert_array_equal(st.synthesise(np.concatenate(specs, axis=1)), want)   # through stft.irfft
+
+
+def test_power_equals_numpy():
+    spec = (np.random.default_rng(2).standard_normal((2, 7, 33)) * (1 + 1j)).astype(np.complex64)
+    np.testing.assert_array_equal(spectral.power(spec), spec.real ** 2 + spec.imag ** 2)
 
 
 @pytest.mark.parametrize("mode", [0, 1, 2])

@@ -176,7 +176,7 @@ class Denoise(Stage):
             return out
         spec = self._stft.analyse(block)
         if spec.shape[1]:
-            power = spec.real ** 2 + spec.imag ** 2
+            power = spectral.power(spec)
             # The DSP gains always run: their noise tracker also measures the noise removed.
             gains = self._dsp_gains(power)
             mode = 0 if self._model is None else 2 if self.engine == "hybrid" else 1

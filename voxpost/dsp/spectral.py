@@ -186,6 +186,17 @@ def spectral_gain(power, noise, p_bar, prev_clean, params, gain):
 
 
 @njit(cache=True)
+def power(spec):
+    """``|spec|^2`` as ``re^2 + im^2`` in the spectra's precision (``spec.real ** 2 + spec.imag ** 2``)."""
+    out = np.empty(spec.shape, spec.real.dtype)
+    flat, src = out.reshape(-1), spec.reshape(-1)
+    for i in range(src.size):
+        re, im = src[i].real, src[i].imag
+        flat[i] = re * re + im * im
+    return out
+
+
+@njit(cache=True)
 def apply_gains(spec, gain, learned, g_min, mode, noise):
     """Combine and apply gains in place: ``spec[rows, frames, bins]`` (complex) times ``gain``
     (``mode`` 0), ``max(learned, g_min)`` (1) or ``min(gain, max(learned, g_min))`` (2), all

@@ -13,8 +13,9 @@ Frame ``f`` covers input samples ``[(f + 1) * hop - window, (f + 1) * hop)`` (ze
 0). :class:`LowDelaySTFT` turns arbitrary blocks into whole frames and back; positions are fixed in
 absolute sample time, so the output does not depend on how the input was blocked. The framing
 and the overlap-add are Numba kernels (:func:`frame_block`, :func:`overlap_add`; NumPy references
-:func:`frames_reference`, :func:`overlap_add_reference`) around SciPy's FFTs, so a 10 ms block costs
-four calls.
+:func:`frames_reference`, :func:`overlap_add_reference`) around SciPy's FFTs (:func:`rfft`,
+:func:`irfft`: its pocketfft binding called directly where that is bit-identical), so a 10 ms block
+costs four calls.
 """
 
 from __future__ import annotations
@@ -46,6 +47,38 @@ def low_delay_windows(window: int, hop: int) -> tuple[np.ndarray, np.ndarray]:
     tail = n >= window - hop
     synthesis[tail] = np.sqrt(short[tail])
     return analysis, synthesis
+
+
+def _direct_pocketfft():
+    """SciPy's pocketfft binding to call without ``scipy.fft``'s dispatch layer (which costs more
+    than the transforms of a 10 ms block), or None where it is missing or, on a test vector, not
+    bit-identical to ``scipy.fft``; then :func:`rfft` and :func:`irfft` go through ``scipy.fft``."""
+    try:
+        from scipy.fft._pocketfft import pypocketfft as pf
+
+        x = np.random.default_rng(0).standard_normal((2, 3, 96)).astype(np.float32)
+        spec = pf.r2c(x, (2,), True, 0, None, 1)
+        if np.array_equal(spec, scipy.fft.rfft(x, axis=-1)) and np.array_equal(
+                pf.c2r(spec, (2,), 96, False, 2, None, 1), scipy.fft.irfft(spec, n=96, axis=-1)):
+            return pf
+    except Exception:  # noqa: BLE001 - a private binding that moved or changed: use scipy.fft
+        pass
+    return None
+
+
+_PF = _direct_pocketfft()
+
+
+def rfft(frames: np.ndarray) -> np.ndarray:
+    """``scipy.fft.rfft(frames, axis=-1)`` for a 3-D array, bit for bit."""
+    return _PF.r2c(frames, (2,), True, 0, None, 1) if _PF is not None else scipy.fft.rfft(frames, axis=-1)
+
+
+def irfft(spectra: np.ndarray, n: int) -> np.ndarray:
+    """``scipy.fft.irfft(spectra, n=n, axis=-1)`` for a 3-D array, bit for bit."""
+    if _PF is not None:
+        return _PF.c2r(spectra, (2,), n, False, 2, None, 1)
+    return scipy.fft.irfft(spectra, n=n, axis=-1)
 
 
 @njit(cache=True)
@@ -152,10 +185,10 @@ class LowDelaySTFT:
                              self.analysis_f32)
         if frames.shape[1] == 0:
             return np.zeros((self.channels, 0, self.bins), np.complex64)
-        return scipy.fft.rfft(frames, axis=-1)
+        return rfft(frames)
 
     def synthesise(self, spectra: np.ndarray) -> np.ndarray:
         if spectra.shape[1] == 0:
             return np.zeros((self.channels, 0), np.float32)
         # frame f's first half completes the hop left open by frame f - 1
-        return overlap_add(scipy.fft.irfft(spectra, n=self.window, axis=-1), self._syn_tail, self._ola)
+        return overlap_add(irfft(spectra, self.window), self._syn_tail, self._ola)
