@@ -59,10 +59,14 @@ def kernel_gains(w, fr, state, power, sizes):
     return np.concatenate(parts, axis=1)
 
 
-def test_sparse_rows_round_trip():
-    m = dm.band_matrix(48000, 960)
-    idx, w = maskgru.sparse_rows(m, np.float64)
-    np.testing.assert_array_equal(maskgru.dense_rows(idx, w, m.shape[1]), m)
+@pytest.mark.parametrize("sr, window", [(48000, 960), (16000, 320), (44100, 882)])
+def test_framing_round_trip(sr, window):
+    pool, to_bins = dm.band_matrix(sr, window), dm.band_to_bins(sr, window)
+    fr = maskgru.make_framing(pool, to_bins, 1.0, 0.0, 0.0, 1.0, 0.5)
+    got_pool, got_to_bins = maskgru.framing_matrices(fr, pool.shape[1])
+    np.testing.assert_array_equal(got_pool, pool)
+    np.testing.assert_array_equal(got_to_bins, to_bins.astype(np.float32))
+    assert fr.bin_runs.shape[0] <= 2 * dm.N_BANDS      # runs between band peaks, not one per bin
 
 
 @pytest.mark.parametrize("sr, window, hop", [(16000, 320, 40), (48000, 960, 120)])

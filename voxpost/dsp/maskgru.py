@@ -6,14 +6,15 @@ training); this module runs the same computation frame by frame, so a 10 ms live
 kernel call instead of a dozen torch and NumPy calls, whose fixed overhead dominated for a model
 this small. Per frame and channel, :func:`mask_gains`:
 
-1. pools bin power into bands (sparse rows of the band matrix, float64), divides by the power
+1. pools bin power into bands (each band over its span of bins, float64), divides by the power
    scale and takes ``(log10(bands + floor) + offset) / log_scale``;
 2. forms the features ``[logp, logp - ema]`` (``ema``: the per-band moving average *before* this
    frame, started on the stream's first frame) and advances the average;
 3. runs the head on ``[h, features]`` with ``h`` the GRU state after the last complete group
    (``relu`` layer, then ``sigmoid`` band gains); the ``h`` half of the first head layer is
    computed once per group, when ``h`` changes;
-4. interpolates the band gains to bins (sparse rows of the band-to-bin matrix) and clips to [0, 1];
+4. interpolates the band gains to bins (runs of bins between the same two bands, a contiguous
+   sweep each) and clips to [0, 1];
 5. appends the features to the group; once ``group`` frames are in, steps the GRU once on
    ``tanh(inp(group features))`` (PyTorch's GRU equations, gate order r, z, n).
 
@@ -54,13 +55,13 @@ class Weights(NamedTuple):
 
 
 class Framing(NamedTuple):
-    """Feature constants of one STFT framing: the two band matrices as padded sparse rows (row
-    ``r`` of a matrix is ``sum_j w[r, j] * v[idx[r, j]]``; padding has weight 0) and scalars."""
+    """Feature constants of one STFT framing: the two band matrices in the forms the kernel
+    sweeps (see :func:`make_framing`) and scalars."""
 
-    pool_idx: np.ndarray   # [bands, k] int64: bins pooled into each band
-    pool_w: np.ndarray     # [bands, k] float64
-    bins_idx: np.ndarray   # [bins, k] int64: bands interpolated into each bin
-    bins_w: np.ndarray     # [bins, k] float32
+    pool_span: np.ndarray  # [bands, 3] int64: first bin, end bin, offset of the band's weights in pool_w
+    pool_w: np.ndarray     # float64: the weights of each band over its span of bins, one after another
+    bin_runs: np.ndarray   # [runs, 4] int64: first bin, end bin, bands a and b of a run of bins
+    bins_w: np.ndarray     # [bins, 2] float32: each bin's weights of its run's bands a and b
     consts: np.ndarray     # float64 [power_scale, power_floor, log_offset, log_scale, ema_coef]
 
 
@@ -80,31 +81,55 @@ def pack_weights(state_dict: Mapping[str, np.ndarray], hidden: int) -> Weights:
                    v("head1.bias"), t("head2.weight"), v("head2.bias"))
 
 
-def sparse_rows(m: np.ndarray, dtype: type) -> tuple[np.ndarray, np.ndarray]:
-    """``(idx, w)``, both ``[rows, k]``: the non-zero entries of each row of ``m`` (``k``: the most
-    in any row), padded with index 0 and weight 0."""
-    nz = m != 0
-    k = max(1, int(nz.sum(axis=1).max(initial=0)))
-    idx = np.zeros((m.shape[0], k), np.int64)
-    w = np.zeros((m.shape[0], k), dtype)
-    for r in range(m.shape[0]):
-        cols = np.flatnonzero(nz[r])
-        idx[r, :cols.size], w[r, :cols.size] = cols, m[r, cols]
-    return idx, w
+def band_spans(pool: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(pool_span, pool_w)`` of a ``[bands, bins]`` pooling matrix: each band's bins from its
+    first to its last non-zero weight (a triangle's bins are contiguous)."""
+    spans, weights, offset = [], [], 0
+    for row in np.asarray(pool, np.float64):
+        nz = np.flatnonzero(row)
+        lo, hi = (int(nz[0]), int(nz[-1]) + 1) if nz.size else (0, 0)
+        spans.append((lo, hi, offset))
+        weights.append(row[lo:hi])
+        offset += hi - lo
+    return np.array(spans, np.int64).reshape(-1, 3), np.concatenate(weights + [np.zeros(0)])
 
 
-def dense_rows(idx: np.ndarray, w: np.ndarray, cols: int) -> np.ndarray:
-    """The dense ``[rows, cols]`` matrix of :func:`sparse_rows` output."""
-    m = np.zeros((idx.shape[0], cols), w.dtype)
-    np.add.at(m, (np.arange(idx.shape[0])[:, None], idx), w)
-    return m
+def bin_runs(to_bins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(bin_runs, bins_w)`` of a ``[bins, bands]`` interpolation matrix with at most two bands
+    per bin: consecutive bins with the same pair of bands form a run (a bin with one band pairs
+    it with itself at weight 0)."""
+    m = np.asarray(to_bins, np.float32)
+    pairs = np.zeros((m.shape[0], 2), np.int64)
+    w = np.zeros((m.shape[0], 2), np.float32)
+    for k, row in enumerate(m):
+        cols = np.flatnonzero(row)
+        if cols.size > 2:
+            raise ValueError(f"bin {k} takes {cols.size} bands; at most 2 are supported")
+        cols = np.resize(cols, 2) if cols.size else np.zeros(2, np.int64)
+        pairs[k], w[k] = cols, (row[cols[0]], row[cols[1]] if cols[1] != cols[0] else 0.0)
+    starts = np.flatnonzero(np.r_[True, np.any(pairs[1:] != pairs[:-1], axis=1)])
+    ends = np.r_[starts[1:], m.shape[0]]
+    return np.column_stack([starts, ends, pairs[starts]]).astype(np.int64), w
+
+
+def framing_matrices(fr: "Framing", bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """The dense ``[bands, bins]`` pooling and ``[bins, bands]`` interpolation matrices of ``fr``."""
+    bands = fr.pool_span.shape[0]
+    pool = np.zeros((bands, bins))
+    for b, (lo, hi, off) in enumerate(fr.pool_span):
+        pool[b, lo:hi] = fr.pool_w[off:off + hi - lo]
+    to_bins = np.zeros((bins, bands), np.float32)
+    for lo, hi, ba, bb in fr.bin_runs:
+        to_bins[lo:hi, ba] += fr.bins_w[lo:hi, 0]
+        to_bins[lo:hi, bb] += fr.bins_w[lo:hi, 1]
+    return pool, to_bins
 
 
 def make_framing(pool: np.ndarray, to_bins: np.ndarray, power_scale: float, power_floor: float,
                  log_offset: float, log_scale: float, ema_coef: float) -> Framing:
     """:class:`Framing` from the dense ``[bands, bins]`` pooling and ``[bins, bands]``
     interpolation matrices and the feature constants."""
-    return Framing(*sparse_rows(pool, np.float64), *sparse_rows(to_bins, np.float32),
+    return Framing(*band_spans(pool), *bin_runs(to_bins),
                    np.array([power_scale, power_floor, log_offset, log_scale, ema_coef], np.float64))
 
 
@@ -145,8 +170,7 @@ def mask_gains(power, w, fr, ema, h, head_h, group_feats, counters, out):
     updated in place.
     """
     channels, frames, n_bins = power.shape
-    bands, k_pool = fr.pool_idx.shape
-    k_bins = fr.bins_idx.shape[1]
+    bands = fr.pool_span.shape[0]
     n_feat = 2 * bands
     hidden, n_head = w.head_h_t.shape
     n_inp = w.inp_b.shape[0]
@@ -167,8 +191,9 @@ def mask_gains(power, w, fr, ema, h, head_h, group_feats, counters, out):
             # 1-2. features
             for b in range(bands):
                 acc = 0.0
-                for j in range(k_pool):
-                    acc += np.float64(power[c, f, fr.pool_idx[b, j]]) * fr.pool_w[b, j]
+                lo, hi, off = fr.pool_span[b, 0], fr.pool_span[b, 1], fr.pool_span[b, 2] - fr.pool_span[b, 0]
+                for j in range(lo, hi):
+                    acc += np.float64(power[c, f, j]) * fr.pool_w[off + j]
                 logp = (math.log10(acc / scale + floor) + offset) / lscale
                 if started == 0:
                     ema[c, b] = logp
@@ -189,11 +214,11 @@ def mask_gains(power, w, fr, ema, h, head_h, group_feats, counters, out):
             for o in range(bands):
                 g[o] = _sigmoid(g[o])
             # 4. band gains to bins
-            for k in range(n_bins):
-                acc32 = np.float32(0.0)
-                for j in range(k_bins):
-                    acc32 += g[fr.bins_idx[k, j]] * fr.bins_w[k, j]
-                out[c, f, k] = min(max(acc32, np.float32(0.0)), np.float32(1.0))
+            for run in range(fr.bin_runs.shape[0]):
+                ga, gb = g[fr.bin_runs[run, 2]], g[fr.bin_runs[run, 3]]
+                for k in range(fr.bin_runs[run, 0], fr.bin_runs[run, 1]):
+                    v = (np.float32(0.0) + ga * fr.bins_w[k, 0]) + gb * fr.bins_w[k, 1]
+                    out[c, f, k] = min(max(v, np.float32(0.0)), np.float32(1.0))
             # 5. the group; a complete one steps the GRU
             group_feats[c, fill * n_feat:(fill + 1) * n_feat] = feat
             fill += 1
@@ -224,9 +249,8 @@ def mask_gains_reference(power: np.ndarray, w: Weights, fr: Framing, ema: np.nda
     """NumPy version of :func:`mask_gains` (dense matrices, loop over frames, vectorised over
     channels); returns the gains and updates the state in place the same way."""
     channels, frames, n_bins = power.shape
-    bands = fr.pool_idx.shape[0]
-    pool = dense_rows(fr.pool_idx, fr.pool_w, n_bins)
-    to_bins = dense_rows(fr.bins_idx, fr.bins_w, bands)
+    bands = fr.pool_span.shape[0]
+    pool, to_bins = framing_matrices(fr, n_bins)
     scale, floor, offset, lscale, coef = fr.consts
     group = w.inp_t.shape[0] // (2 * bands)
     hidden = h.shape[1]
