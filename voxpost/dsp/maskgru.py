@@ -166,16 +166,18 @@ def _matvec_add(w_t, x, y):
 def mask_gains(power, w, fr, ema, h, head_h, group_feats, counters, out):
     """Gains ``out[channels, frames, bins]`` (float32, written) for ``power[channels, frames, bins]``.
 
-    ``w``: :class:`Weights`; ``fr``: :class:`Framing`; the state arrays as :func:`new_state`,
-    updated in place.
+    ``w``: :class:`Weights`, ``fr``: :class:`Framing` (or plain tuples in their field order, which
+    Numba dispatches faster); the state arrays as :func:`new_state`, updated in place.
     """
+    inp_t, inp_b, ih_t, ih_b, hh_t, hh_b, head_h_t, head_f_t, head_b, out_t, out_b = w
+    pool_span, pool_w, bin_runs, bins_w, consts = fr
     channels, frames, n_bins = power.shape
-    bands = fr.pool_span.shape[0]
+    bands = pool_span.shape[0]
     n_feat = 2 * bands
-    hidden, n_head = w.head_h_t.shape
-    n_inp = w.inp_b.shape[0]
-    group = w.inp_t.shape[0] // n_feat
-    scale, floor, offset, lscale, coef = fr.consts[0], fr.consts[1], fr.consts[2], fr.consts[3], fr.consts[4]
+    hidden, n_head = head_h_t.shape
+    n_inp = inp_b.shape[0]
+    group = inp_t.shape[0] // n_feat
+    scale, floor, offset, lscale, coef = consts[0], consts[1], consts[2], consts[3], consts[4]
     feat = np.empty(n_feat, np.float32)
     z = np.empty(n_head, np.float32)
     g = np.empty(bands, np.float32)
@@ -191,9 +193,9 @@ def mask_gains(power, w, fr, ema, h, head_h, group_feats, counters, out):
             # 1-2. features
             for b in range(bands):
                 acc = 0.0
-                lo, hi, off = fr.pool_span[b, 0], fr.pool_span[b, 1], fr.pool_span[b, 2] - fr.pool_span[b, 0]
+                lo, hi, off = pool_span[b, 0], pool_span[b, 1], pool_span[b, 2] - pool_span[b, 0]
                 for j in range(lo, hi):
-                    acc += np.float64(power[c, f, j]) * fr.pool_w[off + j]
+                    acc += np.float64(power[c, f, j]) * pool_w[off + j]
                 logp = (math.log10(acc / scale + floor) + offset) / lscale
                 if started == 0:
                     ema[c, b] = logp
@@ -204,41 +206,41 @@ def mask_gains(power, w, fr, ema, h, head_h, group_feats, counters, out):
             # 3. head on [h, features]
             for o in range(n_head):
                 z[o] = head_h[c, o]
-            _matvec_add(w.head_f_t, feat, z)
+            _matvec_add(head_f_t, feat, z)
             for o in range(n_head):
                 if z[o] < 0.0:
                     z[o] = 0.0
             for o in range(bands):
-                g[o] = w.out_b[o]
-            _matvec_add(w.out_t, z, g)
+                g[o] = out_b[o]
+            _matvec_add(out_t, z, g)
             for o in range(bands):
                 g[o] = _sigmoid(g[o])
             # 4. band gains to bins
-            for run in range(fr.bin_runs.shape[0]):
-                ga, gb = g[fr.bin_runs[run, 2]], g[fr.bin_runs[run, 3]]
-                for k in range(fr.bin_runs[run, 0], fr.bin_runs[run, 1]):
-                    v = (np.float32(0.0) + ga * fr.bins_w[k, 0]) + gb * fr.bins_w[k, 1]
+            for run in range(bin_runs.shape[0]):
+                ga, gb = g[bin_runs[run, 2]], g[bin_runs[run, 3]]
+                for k in range(bin_runs[run, 0], bin_runs[run, 1]):
+                    v = (np.float32(0.0) + ga * bins_w[k, 0]) + gb * bins_w[k, 1]
                     out[c, f, k] = min(max(v, np.float32(0.0)), np.float32(1.0))
             # 5. the group; a complete one steps the GRU
             group_feats[c, fill * n_feat:(fill + 1) * n_feat] = feat
             fill += 1
             if fill == group:
                 fill = 0
-                x_in[:] = w.inp_b
-                _matvec_add(w.inp_t, group_feats[c], x_in)
+                x_in[:] = inp_b
+                _matvec_add(inp_t, group_feats[c], x_in)
                 for o in range(n_inp):
                     x_in[o] = np.float32(math.tanh(x_in[o]))
-                gi[:] = w.ih_b
-                _matvec_add(w.ih_t, x_in, gi)
-                gh[:] = w.hh_b
-                _matvec_add(w.hh_t, h[c], gh)
+                gi[:] = ih_b
+                _matvec_add(ih_t, x_in, gi)
+                gh[:] = hh_b
+                _matvec_add(hh_t, h[c], gh)
                 for o in range(hidden):
                     r = _sigmoid(gi[o] + gh[o])
                     u = _sigmoid(gi[hidden + o] + gh[hidden + o])
                     n = np.float32(math.tanh(gi[2 * hidden + o] + r * gh[2 * hidden + o]))
                     h[c, o] = (np.float32(1.0) - u) * n + u * h[c, o]
-                head_h[c, :] = w.head_b
-                _matvec_add(w.head_h_t, h[c], head_h[c])
+                head_h[c, :] = head_b
+                _matvec_add(head_h_t, h[c], head_h[c])
     if frames:
         counters[0] = fill
         counters[1] = 1
