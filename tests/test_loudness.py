@@ -69,6 +69,33 @@ def test_limiter_gain_kernel_matches_reference_across_blocks():
         assert np.all(seg <= required[k] + 1e-12)
 
 
+def test_limiter_gain_is_exactly_one_again_after_limiting():
+    """The shortcut for rings of ones: after a stretch of limiting the gain returns to exactly 1,
+    as the full passes over the rings give, and matches the reference throughout."""
+    required = np.ones(30000)
+    required[1000:1500] = 0.3
+    window, hold, coef = 72, 89, math.exp(-1 / 480)
+    hold_buf, box_buf, st = tp.new_limiter_state(window, hold)
+    got = np.concatenate([tp.limiter_gain(required[a:a + 480], coef, hold_buf, box_buf, st)
+                          for a in range(0, required.size, 480)])
+    np.testing.assert_allclose(got, tp.limiter_gain_reference(required, coef, window, hold), rtol=0, atol=1e-12)
+    assert got.min() < 0.31 and np.all(got[-5000:] == 1.0) and st[3] == st[4] == 0
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+def test_limit_block_matches_reference_across_blocks(channels):
+    fs = 48000
+    rng = np.random.default_rng(7)
+    x = (rng.standard_normal((channels, 12000)) * np.linspace(0.05, 2.0, 12000)).astype(np.float32)
+    lim = TruePeakLimiter(ceiling_dbtp=-3.0)
+    lim.prepare(fs, channels)
+    cuts = [0, 1, 300, 780, 5000, 12000]
+    got = np.concatenate([lim.process(x[:, a:b]) for a, b in zip(cuts, cuts[1:])], axis=1)
+    ref = tp.limit_reference(x, lim.poly, lim.ceiling, lim.release_coef, lim.window, lim.hold, lim.delay)
+    assert np.abs(got - ref).max() <= 1e-6
+    assert lim.report()["limiter_max_reduction_db"] > 6.0
+
+
 def test_intersample_peak_of_fs4_tone_at_45_degrees():
     fs, n = 48000, 48000
     x = (np.sin(2 * np.pi * np.arange(n) / 4 + np.pi / 4) * _fade(n, 4800))[None].astype(np.float32)

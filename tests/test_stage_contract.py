@@ -48,7 +48,8 @@ WAVEFORM_LAG_SAMPLES = 1
 #: the gated probe with pitch only, +0.6 ms toward a profile).
 ENVELOPE_LAG_MS = 5.0
 #: 10 ms blocks against the whole file, largest absolute difference (outputs are about 0.3 peak).
-#: On this probe every stage measures 0 but the learned denoiser (9e-8, torch batching). Voice
+#: On this probe every stage measures 0 (the learned denoiser too: its inference runs frame by
+#: frame, :mod:`voxpost.dsp.maskgru`). Voice
 #: conversion gets 1e-3: toward a profile it differed by 7e-4 on an ungated 2 s voice-like signal
 #: (cause not traced; test_convert holds real speech to 1e-3 of the peak).
 BLOCK_TOLERANCE = {"voice-convert": 1e-3}

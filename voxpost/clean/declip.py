@@ -9,7 +9,9 @@ Per 1.5 ms hop: fit an AR model (``order``) on the last ``window_ms`` (refit ``i
 the provisionally rebuilt signal), then solve LSAR for every clipped sample in the hop and its
 lookahead jointly, pinning to the rail any sample the unconstrained solution would put inside it
 (active set), and keep the runs that start in this hop. Runs longer than ``max_run_ms`` are left
-as they are.
+as they are. The rail tracking and the test for clipped samples run hop after hop in one Numba
+call per block (:func:`voxpost.dsp.cliprail.scan_hops`); only a hop with clipped samples comes
+back to Python for the fit and the solve.
 
 Level: rebuilt peaks exceed the old rail, possibly above 0 dBFS (the output is float). To keep
 them below the rail, set ``headroom_db``: a fixed gain of ``-headroom_db`` dB applied to the whole
@@ -28,6 +30,7 @@ from typing import ClassVar
 import numpy as np
 
 from voxpost.clean.declick import HOP_MS, HopStage, merge_flags
+from voxpost.dsp import cliprail
 from voxpost.dsp.ar import fit_ar, lsar_constrained
 from voxpost.stage import param, register
 
@@ -71,34 +74,25 @@ class DeClip(HopStage):
     def _output_gain(self) -> float:
         return float(10.0 ** (-self.headroom_db / 20.0))
 
-    def _track_rail(self, c: int, x: np.ndarray, i0: int, i1: int) -> None:
-        """Update the auto rail of channel ``c`` with the buffer samples ``[i0, i1)``."""
-        for k, v in enumerate((x, -x)):
-            new = v[i0:i1]
-            if new.size == 0:
-                continue
-            peak = max(self._peak[c, k], float(new.max()))
-            if peak > self._peak[c, k]:
-                self._peak[c, k] = peak
-                self._rail[c, k] = 0.0
-            if self._rail[c, k] == 0.0 and peak > 0.0:
-                w = v[max(i0 - 2, 0):i1] >= peak * (1 - RAIL_TOL)
-                if w.size >= 3 and np.any(w[2:] & w[1:-1] & w[:-2]):
-                    self._rail[c, k] = peak
+    def _hops(self, c: int, x: np.ndarray, s: int, n: int, start: int) -> None:
+        """Rail tracking and the clipped test for ``n`` hops in one kernel call
+        (:func:`voxpost.dsp.cliprail.scan_hops`); only a hop with clipped samples comes back here
+        to be repaired, and the scan resumes after it."""
+        k = 0
+        while k < n:
+            k += cliprail.scan_hops(x, s + k * self.hop, n - k, self.hop, self.lookahead,
+                                    start + k * self.hop, float(self.clip_level), self._peak[c],
+                                    self._rail[c], self._scanned[c:c + 1], RAIL_TOL)
+            if k < n:
+                rails = np.array([self.clip_level] * 2) if self.clip_level > 0 else self._rail[c]
+                self._repair(x, s + k * self.hop, rails)
+                k += 1
 
-    def _hop(self, c: int, x: np.ndarray, s: int) -> None:
+    def _repair(self, x: np.ndarray, s: int, rails: np.ndarray) -> None:
+        """Rebuild the clipped runs that start in the hop at buffer index ``s`` (which has at
+        least one clipped sample), given the ``[positive, negative]`` rails."""
         p, e = self.order, s + self.hop
         end = e + self.lookahead
-        abs_s = self._next
-        if self.clip_level > 0:
-            rails = np.array([self.clip_level, self.clip_level])
-        else:
-            i0 = int(self._scanned[c]) - abs_s + s
-            self._scanned[c] = abs_s + self.hop + self.lookahead
-            self._track_rail(c, x, max(i0, 0), end)
-            rails = self._rail[c]
-        if not rails.any():
-            return
         lo = s - p - 1
         seg = x[lo:end]
         clipped = np.zeros(seg.size, bool)
@@ -107,8 +101,6 @@ class DeClip(HopStage):
         if rails[1] > 0:
             clipped |= -seg >= rails[1] * (1 - RAIL_TOL)
         first = s - lo
-        if not clipped[first:first + self.hop].any():
-            return
         runs = [(r0, r1) for r0, r1 in merge_flags(clipped, 0)
                 if first <= r0 < first + self.hop and r1 - r0 <= self.max_len and r1 < seg.size]
         if not runs:

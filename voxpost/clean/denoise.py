@@ -176,17 +176,15 @@ class Denoise(Stage):
             return out
         spec = self._stft.analyse(block)
         if spec.shape[1]:
-            power = spec.real ** 2 + spec.imag ** 2
+            power = spectral.power(spec)
             # The DSP gains always run: their noise tracker also measures the noise removed.
             gains = self._dsp_gains(power)
-            if self._model is not None:
-                learned = np.maximum(self._model.gains(power), np.float32(self.g_min))
-                gains = np.minimum(gains, learned) if self.engine == "hybrid" else learned
-            noise = np.maximum(self._state[0], 0.0)[:, None, :]     # negative: still warming up
-            self._noise_in += float(np.sum(noise) * power.shape[1])
-            self._noise_out += float(np.sum(noise * gains.astype(np.float64) ** 2))
-            y = self._stft.synthesise(spec * gains)
-            self._pending = np.concatenate([self._pending, y.astype(np.float32)], axis=1)
+            mode = 0 if self._model is None else 2 if self.engine == "hybrid" else 1
+            learned = gains if self._model is None else self._model.gains(power)
+            noise_in, noise_out = spectral.apply_gains(spec, gains, learned, self.g_min, mode, self._state[0])
+            self._noise_in += noise_in
+            self._noise_out += noise_out
+            self._pending = np.concatenate([self._pending, self._stft.synthesise(spec)], axis=1)
         out, self._pending = self._pending[:, :frames], self._pending[:, frames:]
         return np.ascontiguousarray(out)
 

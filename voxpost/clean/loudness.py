@@ -36,7 +36,9 @@ No look at the future: the gain adapts slowly (time constant ``adapt_s``) toward
 mean square over the last 3 s, updated every 100 ms. Quiet passages (short-term below -60 LUFS)
 hold the gain instead of pumping it up. This follows the target on average but is not a
 guarantee of integrated loudness: expect +/-1-2 LU on real programmes, versus +/-0.1 offline.
-The limiter guarantees the true-peak ceiling in both modes.
+The limiter guarantees the true-peak ceiling in both modes. A live block costs two Numba calls:
+:func:`voxpost.dsp.shortterm.short_term_block` (K-weighting, loudness, gain) and
+:func:`voxpost.dsp.truepeak.limit_block` (the limiter).
 
 Dialogue gating
 ---------------
@@ -55,8 +57,8 @@ import numpy as np
 
 from voxpost.clean.bs1770 import _as_array, _channel_weights, _db, k_weighting_sos  # noqa: F401
 from voxpost.clean.meter import measure_loudness, measure_stream
+from voxpost.dsp import shortterm
 from voxpost.dsp import truepeak as tp
-from voxpost.dsp.biquad import sosfilt
 from voxpost.stage import Chain, Stage, param, register
 
 
@@ -67,7 +69,8 @@ class TruePeakLimiter(Stage):
     Per sample, the required gain is ``min(1, ceiling / true_peak)``; it is held for the
     lookahead (plus a margin covering the interpolator's span), released exponentially and
     ramped in linearly over the lookahead (:func:`voxpost.dsp.truepeak.limiter_gain`), so the gain
-    is already down when a peak leaves the delay line. Audio below the ceiling passes with gain
+    is already down when a peak leaves the delay line; a block is one kernel call
+    (:func:`voxpost.dsp.truepeak.limit_block`). Audio below the ceiling passes with gain
     exactly 1 (bit-identical). ``latency_samples`` = lookahead + interpolator delay + hold margin
     = ``round(lookahead_ms * fs / 1000) - 1 + 2 * (TAPS // 2)`` (87 samples at 48 kHz with the
     defaults); offline chains compensate it.
@@ -116,25 +119,15 @@ class TruePeakLimiter(Stage):
 
     def process(self, block: np.ndarray) -> np.ndarray:
         self._require_prepared()
-        x = np.ascontiguousarray(block, np.float32)
-        g = self.gain_for(x)
-        return self._delay_apply(x.astype(np.float64), g)
+        out, low = tp.limit_block(np.ascontiguousarray(block, np.float32), self.poly, self.hist,
+                                  self.ceiling, self.release_coef, self.hold_buf, self.box_buf,
+                                  self.state, self.line)
+        self.min_gain = min(self.min_gain, low)
+        return out
 
     def report(self) -> dict[str, Any]:
         mg = getattr(self, "min_gain", 1.0)
         return {"limiter_max_reduction_db": 0.0 - _db(mg) if mg > 0 else math.inf}
-
-    def _delay_apply(self, x: np.ndarray, g: np.ndarray) -> np.ndarray:
-        frames = x.shape[1]
-        if self.delay:
-            joined = np.concatenate([self.line, x], axis=1)
-            self.line = joined[:, frames:]
-            delayed = joined[:, :frames]
-        else:
-            delayed = x
-        if frames:
-            self.min_gain = min(self.min_gain, float(g.min()))
-        return (delayed * g).astype(np.float32)
 
 
 @register
@@ -294,19 +287,18 @@ class Loudness(Stage):
         self.hop = max(1, int(round(self.HOP_S * self.sample_rate)))
         self.nhops = max(1, int(round(self.WINDOW_S / self.HOP_S)))
         self.adapt_coef = math.exp(-1.0 / (self.adapt_s * self.sample_rate))
+        self._live_params = shortterm.params_vector(
+            hop=self.hop, target_lufs=self.target_lufs, hold_below_lufs=self.HOLD_BELOW_LUFS,
+            adapt_coef=self.adapt_coef, max_gain_db=self.max_gain_db, max_cut_db=self.MAX_CUT_DB)
         self.reset()
 
     def reset(self) -> None:
         if self.sample_rate is None:
             return
         self.limiter.reset()
-        self.zi = np.zeros((self.channels, self.sos.shape[0], 2), np.float64)
-        self.hop_acc = 0.0
-        self.hop_pos = 0
-        self.hop_powers = np.zeros(self.nhops)
-        self.hops_seen = 0
         start = self.start_db if self.mode == "short_term" else 0.0
         self.current_db = self.desired_db = start
+        self._live = shortterm.new_state(self.channels, self.sos.shape[0], self.nhops, start)
         if self.mode == "short_term":
             self.gain_db = start
             self.short_term_lufs = -math.inf
@@ -322,42 +314,20 @@ class Loudness(Stage):
             if not self.fitted:
                 raise RuntimeError("loudness: mode 'integrated' needs fit(programme) before process() "
                                    "(two-pass; use mode='short_term' for live)")
-            y = x.astype(np.float64) * (10.0 ** (self.gain_db / 20.0))
+            y32 = (x.astype(np.float64) * (10.0 ** (self.gain_db / 20.0))).astype(np.float32)
         else:
-            y = x.astype(np.float64) * self._short_term_gain(x)
-        y32 = y.astype(np.float32)
-        g = self.limiter.gain_for(y32)
-        return self.limiter._delay_apply(y32.astype(np.float64), g)
+            y32 = np.empty_like(x)
+            shortterm.short_term_block(x, self.sos, self.weights, *self._live, self._live_params, y32)
+            self._sync_live()
+        return self.limiter.process(y32)
 
-    def _short_term_gain(self, x: np.ndarray) -> np.ndarray:
-        """Per-sample linear gain for ``x`` (short_term mode); updates the loudness state."""
-        k = sosfilt(self.sos, x, self.zi).astype(np.float64)
-        power = (self.weights[:, None] * k * k).sum(axis=0)
-        frames = x.shape[1]
-        gains = np.empty(frames)
-        i = 0
-        while i < frames:
-            n = min(frames - i, self.hop - self.hop_pos)
-            seg = np.arange(1, n + 1)
-            g = self.desired_db + (self.current_db - self.desired_db) * self.adapt_coef ** seg
-            gains[i:i + n] = g
-            self.current_db = float(g[-1])
-            self.hop_acc += float(power[i:i + n].sum())
-            self.hop_pos += n
-            i += n
-            if self.hop_pos == self.hop:
-                self.hop_powers[self.hops_seen % self.nhops] = self.hop_acc / self.hop
-                self.hops_seen += 1
-                self.hop_acc, self.hop_pos = 0.0, 0
-                used = min(self.hops_seen, self.nhops)
-                ms = self.hop_powers[:used].mean()
-                st = -0.691 + 10 * math.log10(ms) if ms > 0 else -math.inf
-                self.short_term_lufs = st
-                if st > self.HOLD_BELOW_LUFS:
-                    self.desired_db = self._clamp(self.target_lufs - st)
-                    self.lufs_in = st
-        self.gain_db = self.current_db
+    def _sync_live(self) -> None:
+        """The short_term kernel's state as the stage's attributes (gain, loudness in and out)."""
+        st = self._live[2]
+        self.gain_db = self.current_db = float(st[shortterm.GAIN_DB])
+        self.desired_db = float(st[shortterm.DESIRED_DB])
+        self.short_term_lufs = float(st[shortterm.SHORT_TERM_LUFS])
+        if not math.isnan(st[shortterm.LUFS_IN]):
+            self.lufs_in = float(st[shortterm.LUFS_IN])
         if self.lufs_in is not None and math.isfinite(self.lufs_in):
             self.lufs_out = self.lufs_in + self.gain_db
-        return 10.0 ** (gains / 20.0)
-

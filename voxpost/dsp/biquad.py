@@ -12,24 +12,28 @@ import numpy as np
 from numba import njit, prange
 
 
+@njit(cache=True, inline="always", fastmath=False)
+def sos_sample(sos: np.ndarray, z: np.ndarray, v: float) -> float:
+    """One float64 sample ``v`` through every section of ``sos``; ``z`` [sections, 2] is updated."""
+    for s in range(sos.shape[0]):
+        b0, b1, b2 = sos[s, 0], sos[s, 1], sos[s, 2]
+        a1, a2 = sos[s, 4], sos[s, 5]
+        out = b0 * v + z[s, 0]
+        z[s, 0] = b1 * v - a1 * out + z[s, 1]
+        z[s, 1] = b2 * v - a2 * out
+        v = out
+    return v
+
+
 @njit(cache=True, parallel=True, fastmath=False)
 def sosfilt(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> np.ndarray:
     """Filter ``x`` [channels, frames] (float32) through ``sos`` [sections, 6]; ``zi`` [channels, sections, 2] (float64) is updated."""
     channels, frames = x.shape
-    sections = sos.shape[0]
     y = np.empty((channels, frames), np.float32)
     for c in prange(channels):
         z = zi[c].copy()
         for n in range(frames):
-            v = np.float64(x[c, n])
-            for s in range(sections):
-                b0, b1, b2 = sos[s, 0], sos[s, 1], sos[s, 2]
-                a1, a2 = sos[s, 4], sos[s, 5]
-                out = b0 * v + z[s, 0]
-                z[s, 0] = b1 * v - a1 * out + z[s, 1]
-                z[s, 1] = b2 * v - a2 * out
-                v = out
-            y[c, n] = v
+            y[c, n] = sos_sample(sos, z, np.float64(x[c, n]))
         zi[c] = z
     return y
 
