@@ -1,5 +1,6 @@
-"""DeHum: detection, hum removal, speech left alone, kernel vs reference, what it decides on odd
-inputs. Registration, latency, block-size invariance and input shapes: test_stage_contract.py."""
+"""DeHum: detection, hum removal (offline fit and live canceller), speech left alone, kernels vs
+references, what it decides on odd inputs. Registration, latency, block-size invariance and input
+shapes of the default (offline) mode: test_stage_contract.py; of the live mode: here."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from conftest import voice_like
 from voxpost.audio import Audio, load, resample
 from voxpost.clean.dehum import DeHum
 from voxpost.dsp.hum import hum_cancel, hum_cancel_reference
+from voxpost.dsp.humfit import harmonic_baseband, hum_synth, hum_synth_reference, whittaker
 
 
 def _hum(frames, fs, f0, level_rms, drift=0.3, seed=0):
@@ -39,30 +41,73 @@ def _run(x, fs, **kw):
     return st, out
 
 
-@pytest.mark.xfail(reason="target not met: PLL is pulled by speech energy at the harmonics; see report", strict=False)
 @pytest.mark.parametrize("f0", [50.0, 60.0])
 def test_synthetic_voice_no_corpus(f0):
     x, fs = _voice()
     hum, f = _hum(x.size, fs, f0, 0.1 * np.sqrt(np.mean(x ** 2)))
     st, out = _run(x + hum, fs)
-    assert st.active and abs(st.detected_hz - f[:fs].mean()) < 0.2
-    assert abs(st.hum_hz - f[-1]) < 0.2
+    assert st.active and abs(st.detected_hz - f.mean()) < 0.05
+    assert abs(st.hum_hz - f[-1]) < 0.05
     removed, residual = _measure(x, hum, out[0], fs)
-    # measured: see the module report; thresholds are floors under today's numbers
-    assert removed >= 40.0, removed
-    assert residual <= -35.0, residual
+    assert removed >= 30.0, removed
+    assert residual <= -50.0, residual
     assert st.hum_reduction_db > 5.0
 
 
+@pytest.mark.xfail(reason="live mode: PLL is pulled by speech energy at the harmonics; see report", strict=False)
 @pytest.mark.parametrize("f0", [50.0, 60.0])
-def test_hum_only_is_cancelled_40db(f0):
+def test_synthetic_voice_live(f0):
+    x, fs = _voice()
+    hum, f = _hum(x.size, fs, f0, 0.1 * np.sqrt(np.mean(x ** 2)))
+    st, out = _run(x + hum, fs, mode="short_term")
+    removed, _ = _measure(x, hum, out[0], fs)
+    assert removed >= 30.0, removed
+
+
+@pytest.mark.parametrize("f0", [50.0, 60.0])
+def test_hum_only_is_cancelled_60db(f0):
     fs = 48000
     hum, f = _hum(6 * fs, fs, f0, 0.01)
     st, out = _run(hum, fs)
+    removed = 10 * np.log10(np.sum(hum ** 2) / np.sum(out[0] ** 2))
+    assert removed >= 60.0, removed  # measured ~70 dB, the whole file
+    assert {1, 2, 3, 4} <= set(st.harmonics_used)   # others may be kept at ~1e-5 of the hum: harmless
+    assert abs(st.hum_hz - f[-1]) < 0.01
+
+
+@pytest.mark.parametrize("f0", [50.0, 60.0])
+def test_hum_only_live_cancelled_28db(f0):
+    fs = 48000
+    hum, f = _hum(6 * fs, fs, f0, 0.01)
+    st, out = _run(hum, fs, mode="short_term")
     removed = 10 * np.log10(np.sum(hum[fs:] ** 2) / np.sum(out[0, fs:] ** 2))
     assert removed >= 28.0, removed  # measured ~32 dB at defaults (target 40)
     assert abs(st.hum_hz - f[-1]) < 0.05
     assert st.hum_reduction_db > 20.0
+
+
+def test_offline_without_analysis_runs_live():
+    """``process`` on an offline stage nobody analysed: the live canceller (warm-up, then cancel)."""
+    fs = 16000
+    hum, _ = _hum(3 * fs, fs, 50.0, 0.01)
+    x = hum[None].astype(np.float32)
+    a, b = DeHum(), DeHum(mode="short_term")
+    for st in (a, b):
+        st.prepare(fs, 1)
+    assert np.array_equal(a.process(x), b.process(x)) and a.active and a.decided
+
+
+def test_live_mode_blocks_and_latency():
+    fs = 48000
+    x, _ = _voice(seconds=2.0)
+    hum, _ = _hum(x.size, fs, 50.0, 0.01)
+    a = Audio((x + hum)[None].astype(np.float32), fs)
+    whole = DeHum(mode="short_term").render(a).samples
+    blocked = DeHum(mode="short_term").render(a, block_frames=fs // 100).samples
+    st = DeHum(mode="short_term")
+    st.prepare(fs, 1)
+    assert st.latency_samples == 0 and not st.needs_analysis and DeHum().needs_analysis
+    assert np.abs(whole - blocked).max() <= 1e-6
 
 
 def _speech_and_hum(corpus, f0, rate, level_db=-20.0):
@@ -79,43 +124,50 @@ def _speech_and_hum(corpus, f0, rate, level_db=-20.0):
 def test_real_speech_with_hum(corpus, f0, rate):
     x, fs, hum, f = _speech_and_hum(corpus, f0, rate)
     st, out = _run(x + hum, fs)
-    assert st.active
-    assert abs(st.detected_hz - f[:fs].mean()) < 0.2
-    assert abs(st.hum_hz - f[-1]) < 0.2
+    assert st.active and st.harmonics_used[:4] == [1, 2, 3, 4]
+    assert abs(st.detected_hz - f.mean()) < 0.02
+    assert abs(st.hum_hz - f[-1]) < 0.05
     assert np.isfinite(st.hum_reduction_db)
+    live, _ = _run(x + hum, fs, mode="short_term")
+    assert live.active and abs(live.detected_hz - f[:fs].mean()) < 0.2 and abs(live.hum_hz - f[-1]) < 0.2
 
 
-@pytest.mark.xfail(reason="target not met: measured 0-6 dB at -20 dB, below 0 at -30 dB (benchmarks/results/dehum.md)",
-                   strict=False)
-@pytest.mark.parametrize("level_db", [-20.0, -30.0])
-@pytest.mark.parametrize("f0,rate", [(50.0, None), (60.0, None), (50.0, 48000), (60.0, 48000)])
+@pytest.mark.parametrize("f0,level_db", [(50.0, -20.0), (50.0, -30.0), (60.0, -20.0), (60.0, -30.0)])
+@pytest.mark.parametrize("rate", [None, 48000])
 def test_real_speech_hum_removed_30db(corpus, f0, rate, level_db):
-    """The issue's target: >= 30 dB of the (drifting) hum component removed under real speech."""
+    """The issue's target: >= 30 dB of the (drifting) hum component removed under real speech
+    (LJ001-0001, after the first second as the benchmark counts; measured 48/40/43/31 dB at 50 Hz
+    -20/-30, 60 Hz -20/-30; the whole benchmark set, where the 1.9 s LJ001-0002 falls short, in
+    benchmarks/results/dehum.md)."""
     x, fs, hum, _ = _speech_and_hum(corpus, f0, rate, level_db)
     _, out = _run(x + hum, fs)
     removed, _ = _measure(x, hum, out[0], fs)
     assert removed >= 30.0, removed
 
 
-def test_no_hum_is_untouched(corpus):
-    a = load(corpus / "speech" / "LJ001-0001.wav")
-    st, out = _run(a.samples, a.sample_rate)
+@pytest.mark.parametrize("name", ["LJ001-0001.wav", "LJ001-0002.wav", "LJ001-0003.wav", "LJ001-0004.wav",
+                                  "LJ001-0005.wav"])
+@pytest.mark.parametrize("mode", ["offline", "short_term"])
+def test_no_hum_is_untouched(corpus, name, mode):
+    a = load(corpus / "speech" / name)
+    st, out = _run(a.samples, a.sample_rate, mode=mode)
     assert not st.active and st.detected_hz is None and st.hum_reduction_db == 0.0
     assert np.array_equal(out.astype(np.float32), a.samples)
 
 
 def test_no_hum_synthetic_voice_untouched():
     x, fs = _voice(seconds=3.0)
-    st, out = _run(x, fs)
-    assert not st.active
-    assert np.max(np.abs(out[0] - x.astype(np.float32))) == 0.0
+    for mode in ("offline", "short_term"):
+        st, out = _run(x, fs, mode=mode)
+        assert not st.active
+        assert np.max(np.abs(out[0] - x.astype(np.float32))) == 0.0
 
 
 @pytest.mark.parametrize("f0", [50.0, 60.0])
 def test_mains_given_and_track_off(f0):
     x, fs = _voice(seconds=3.0)
     hum, _ = _hum(x.size, fs, f0, 0.1 * np.sqrt(np.mean(x ** 2)), drift=0.0)
-    st, out = _run(x + hum, fs, mains_hz=f0, track=False, bandwidth_hz=0.5)
+    st, out = _run(x + hum, fs, mode="short_term", mains_hz=f0, track=False, bandwidth_hz=0.5)
     assert st.active and st.hum_hz == pytest.approx(st.detected_hz)
     assert np.all(np.isfinite(out)) and st.detected_hz == pytest.approx(f0, abs=0.2)
 
@@ -154,10 +206,54 @@ def test_decisions_on_odd_inputs(case):
         fs = 48000
         hum, _ = _hum(fs // 10, fs, 60.0, 0.1)
         st, out = _run(hum, fs)
-        assert out.shape == (1, fs // 10) and np.all(np.isfinite(out)) and not st.decided
+        assert out.shape == (1, fs // 10) and np.all(np.isfinite(out)) and not st.active
+        assert np.array_equal(out.astype(np.float32), hum[None].astype(np.float32))   # too short to fit
+        live, out = _run(hum, fs, mode="short_term")
+        assert np.all(np.isfinite(out)) and not live.decided
     else:
         fs = 8000
         x, _ = _voice(seconds=3.0, fs=fs)
         hum, _ = _hum(x.size, fs, 60.0, 0.01)
         st, out = _run(x + hum, fs)
         assert np.all(np.isfinite(out)) and st.active and max(st.harmonics_used) * 61 < 0.45 * fs
+
+
+def test_synth_kernel_matches_reference():
+    rng = np.random.default_rng(4)
+    hop, m, ch = 50, 9, 2
+    x = (0.1 * rng.standard_normal((ch, 420))).astype(np.float32)
+    harm = np.array([1.0, 2.0, 3.0, 5.0])
+    psi = np.cumsum(rng.normal(0, 0.05, m))
+    re, im = rng.normal(0, 0.02, (ch, 4, m)), rng.normal(0, 0.02, (ch, 4, m))
+    om = 2 * np.pi * 50.3 / 8000
+    for start in (0, 17, 10 ** 7):   # any absolute position, past the grid's end included
+        y1 = hum_synth(x, start, hop, om, harm, psi, re, im)
+        y2 = hum_synth_reference(x, start, hop, om, harm, psi, re, im)
+        assert np.max(np.abs(y1 - y2)) <= 1e-6
+    # cutting into blocks changes nothing
+    parts = [hum_synth(x[:, i:i + 64], i, hop, om, harm, psi, re, im) for i in range(0, 420, 64)]
+    assert np.array_equal(np.concatenate(parts, axis=1), hum_synth(x, 0, hop, om, harm, psi, re, im))
+
+
+def test_whittaker_matches_dense_solve():
+    rng = np.random.default_rng(5)
+    m = 40
+    y = rng.normal(size=m) + 1j * rng.normal(size=m)
+    w = rng.uniform(0, 2, m)
+    w[5:12] = 0.0
+    for order in (2, 3):
+        d = np.diff(np.eye(m), order, axis=0)
+        a = np.diag(w) + 3.0 * d.T @ d
+        a[np.diag_indices(m)] += 1e-9 * w.mean()
+        want = np.linalg.solve(a, w * y)
+        assert np.allclose(whittaker(y, w, 3.0, order), want, atol=1e-8)
+
+
+def test_baseband_of_a_tone():
+    fs, f0 = 8000, 50.0
+    n = np.arange(3 * fs)
+    x = 0.2 * np.cos(2 * np.pi * 2 * f0 * n / fs + 0.4) + 0.1 * np.cos(2 * np.pi * f0 * n / fs - 1.0)
+    b, valid = harmonic_baseband(x[None], 2 * np.pi * f0 / fs, np.array([1.0, 2.0]), 200, 801)
+    assert np.allclose(b[0, 0, valid], 0.1 * np.exp(-1j), atol=5e-4)   # the other harmonic leaks at ~-60 dB
+    assert np.allclose(b[0, 1, valid], 0.2 * np.exp(0.4j), atol=5e-4)
+    assert not valid[0] and not valid[-1] and valid[b.shape[-1] // 2]

@@ -1,73 +1,128 @@
 """De-hum: mains hum (50/60 Hz and harmonics) out of dialogue, without notching the speech.
 
-Approach, and why
------------------
-1. **Detect** (once, after a warm-up of ``detect_ms`` of input, passed through untouched): a
-   Hann-windowed, heavily zero-padded spectrum of the channel mix; around every multiple of 50 and
-   60 Hz the highest peak within +-1 Hz (times the harmonic number) is compared with the median of
-   the spectrum around it. Harmonics standing >= ``threshold_db`` above it are "present"; a family
-   needs two present harmonics (or a very strong single one) to count, which keeps speech
-   harmonics from triggering it. The fundamental is the SNR- and k^2-weighted mean of the
-   parabolically interpolated peaks divided by their harmonic number. No hum: ``active`` is False
-   and the stage passes its input through bit-exactly.
-2. **Cancel** (:func:`voxpost.dsp.hum.hum_cancel`, a Numba kernel): a phase-locked oscillator at the
-   fundamental drives one adaptive sinusoid (LMS on cos/sin weights) per present harmonic; their
-   sum, the hum estimate, is subtracted. Weights are initialised by a least-squares fit on the
-   warm-up buffer, which is then run through the canceller once to lock the loop, so the first
-   live sample after the warm-up is already clean. A second-order PLL driven by the gradient of
-   the error with respect to the oscillator phase follows a drifting mains frequency
-   (``track=True``), so the weights can adapt slowly: the equivalent notch per harmonic is only
-   ``bandwidth_hz`` wide, which leaves speech alone far better than a bank of IIR notches wide
-   enough to cover the drift would.
-3. Latency is zero; all state is carried in arrays, so any block size gives the same output.
+Two modes (``mode``):
 
-After processing, ``detected_hz`` (the warm-up estimate), ``hum_hz`` (the tracked fundamental now),
-``harmonics_used`` and ``hum_reduction_db`` (the hum power the canceller is subtracting over the
-hum power still measured in the output at the harmonics, from slow correlators: an estimate) are
-available for a report.
+``"offline"`` (default, two-pass: ``needs_analysis``)
+    The first pass (:meth:`DeHum.analyse`, run by ``Chain.render`` / ``render_file``) hears the
+    whole programme, the second subtracts a hum model fitted to all of it:
+
+    1. **Detect** on the whole programme (the channel mix; spectra of up to ``DETECT_SEGMENT_S``
+       averaged): around every multiple of 50 and 60 Hz the highest peak within +-1 Hz (times the
+       harmonic number) against the median of the spectrum around it (:func:`detect_hum`); a
+       family needs two harmonics ``threshold_db`` over it (or a very strong fundamental). No hum:
+       ``active`` is False and the audio passes through bit-exactly.
+    2. **Fit** (:func:`voxpost.dsp.humfit.fit_hum`): every present harmonic heterodyned to 0 Hz
+       (Kaiser window, 25 ms hop); one phase track shared by all harmonics and channels (harmonic
+       ``k`` carries ``k`` times the phase error, so high harmonics in speech-weak bands pin it down)
+       and a slowly varying complex amplitude per harmonic and channel, by iteratively reweighted
+       least squares, each frame and harmonic weighted by the inverse of the local power the model
+       leaves (speech): loud speech at a harmonic counts little, pauses and speech-weak bands a lot.
+       ``phase_hz`` and ``amplitude_hz`` bound how fast the mains phase and each harmonic's level
+       may change (at the weight of a quiet frame; lower under loud speech).
+    3. **Subtract** (:func:`voxpost.dsp.humfit.hum_synth`, Numba) the model at each sample's absolute
+       position: zero latency, and any block size gives the same output.
+
+    The first pass keeps the programme in memory (float32).
+
+``"short_term"`` (live, causal, zero latency; also what ``process`` does on an offline stage that
+was never analysed, and what ``render --live`` switches to)
+    After a warm-up of ``detect_ms`` (passed through untouched) the same detector decides once; then a
+    phase-locked oscillator at the fundamental drives one adaptive sinusoid (LMS on cos/sin weights)
+    per harmonic (:func:`voxpost.dsp.hum.hum_cancel`), initialised by a least-squares fit on the
+    warm-up; a second-order PLL (``track``, ``track_hz``) follows a drifting mains frequency and the
+    weights adapt with ``bandwidth_hz``. Much weaker under speech than the offline fit (the PLL and
+    the weights are pulled by speech energy at the harmonics): see benchmarks/results/dehum.md.
+
+After processing, ``detected_hz``, ``hum_hz`` (the fundamental at the current position),
+``harmonics_used`` and ``hum_reduction_db`` (an estimate: hum power subtracted over the hum power
+still measured at the harmonics, live; over the error the estimator makes between the harmonics,
+where there is no hum, offline: :func:`voxpost.dsp.humfit.probe_leakage`) are available for a report.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import ClassVar
 
 import numpy as np
 
 from voxpost.dsp.hum import hum_cancel
+from voxpost.dsp.humfit import fit_hum, hum_synth
 from voxpost.stage import Stage, param, register
 
 #: Highest fundamental deviation from 50/60 Hz searched by the detector, Hz.
 SEARCH_HZ = 1.0
+#: Offline detection: spectra of segments up to this long are averaged (s).
+DETECT_SEGMENT_S = 10.0
+#: Offline fit: shortest programme fitted (shorter ones pass through), frame hop, baseband window,
+#: and the reach of the local speech-power estimate that weights each frame (s).
+MIN_OFFLINE_S = 0.5
+FRAME_HOP_S = 0.025
+WINDOW_S = 0.1
+NOISE_SPAN_S = 0.05
+#: Offline fit: reweighting iterations of the phase track, then of the amplitudes along it.
+ITERATIONS = 8
+LATE_ITERATIONS = 3
+#: Offline: a harmonic the spectrum did not show is kept when its fitted power stands this far over
+#: what the same fit finds between harmonics (speech leakage, :func:`voxpost.dsp.humfit.probe_leakage`), dB.
+KEEP_DB = 10.0
 
 
 @register
 class DeHum(Stage):
-    """Adaptive mains-hum canceller (PLL-tracked harmonic sinusoid subtraction), zero latency.
-
-    EXPERIMENTAL: under real speech with a drifting hum it removes 0-10 dB of the hum at -20 dB, and
-    at -30 dB it leaves more error than the hum it found (benchmarks/results/dehum.md; target 30 dB):
-    the frequency tracker and the LMS weights are pulled by speech energy at the harmonics. Not used
-    by any preset yet.
+    """Mains-hum removal under speech, zero latency: offline a speech-weighted harmonic fit with one
+    shared phase track (two-pass), live a PLL-tracked adaptive canceller (see the module docstring;
+    figures in benchmarks/results/dehum.md). Not used by any preset yet.
     """
 
     kind: ClassVar[str] = "dehum"
     description: ClassVar[str] = "Mains hum removal (50/60 Hz + harmonics) by adaptive cancellation."
+    mode: str = param("offline", choices=("offline", "short_term"),
+                      help="offline: two-pass fit over the whole file; short_term: live, causal (weaker)")
     mains_hz: float = param(0.0, choices=(0.0, 50.0, 60.0), help="mains frequency; 0 = auto-detect 50 vs 60")
     harmonics: int = param(10, min=1, max=40, help="highest harmonic cancelled (capped below Nyquist)")
-    bandwidth_hz: float = param(0.1, min=0.001, max=20.0, help="adaptation bandwidth of each harmonic (notch width), Hz")
-    track: bool = param(True, help="follow a drifting mains frequency with a PLL")
-    track_hz: float = param(1.0, min=0.01, max=10.0, help="PLL natural frequency (how fast drift is followed), Hz")
-    detect_ms: float = param(1000.0, min=200.0, max=10000.0, help="warm-up analysed before deciding, ms")
+    phase_hz: float = param(0.5, min=0.02, max=5.0,
+                            help="offline: how fast the mains phase may wander (smoother cut-off at a quiet frame), Hz")
+    amplitude_hz: float = param(0.1, min=0.005, max=5.0,
+                                help="offline: how fast each harmonic's level and phase may change, Hz")
+    bandwidth_hz: float = param(0.1, min=0.001, max=20.0,
+                                help="short_term: adaptation bandwidth of each harmonic (notch width), Hz")
+    track: bool = param(True, help="short_term: follow a drifting mains frequency with a PLL")
+    track_hz: float = param(1.0, min=0.01, max=10.0, help="short_term: PLL natural frequency (how fast drift is followed), Hz")
+    detect_ms: float = param(1000.0, min=200.0, max=10000.0, help="short_term: warm-up analysed before deciding, ms")
     threshold_db: float = param(15.0, min=3.0, max=60.0, help="peak over local spectrum for a harmonic to count, dB")
 
     # -- protocol ---------------------------------------------------------------------------
+    @property
+    def needs_analysis(self) -> bool:  # type: ignore[override]
+        """Offline mode fits the whole programme first; short-term (live) does not."""
+        return self.mode == "offline"
+
+    def prepare(self, sample_rate: int, channels: int) -> None:
+        self._fit: dict | None = None      # a new programme: forget the offline fit
+        super().prepare(sample_rate, channels)
+
+    def analyse(self, blocks: Iterable[np.ndarray]) -> None:
+        """Offline first pass: detect the hum on the whole programme and fit its model."""
+        self._require_prepared()
+        parts = [np.asarray(b, np.float32) for b in blocks]
+        x = np.concatenate(parts, axis=1) if parts else np.zeros((self.channels, 0), np.float32)
+        self._fit = self._fit_offline(x)
+        self.reset()
+
     def report(self) -> dict:
         if not self.active:
             return {"hum_hz": None, "hum_reduction_db": 0.0}
         return {"hum_hz": round(float(self.hum_hz), 3), "hum_reduction_db": round(float(self.hum_reduction_db), 1)}
 
     def reset(self) -> None:
+        self._pos = 0
+        fit = getattr(self, "_fit", None)
+        if fit is not None:                 # offline: what the first pass learnt survives reset()
+            self.decided, self.active = True, fit["active"]
+            self.detected_hz, self.harmonics_used = fit["f0"], list(fit["harmonics"])
+            return
         self.active = False
         self.decided = False
         self.detected_hz: float | None = None
@@ -81,6 +136,8 @@ class DeHum(Stage):
     def process(self, block: np.ndarray) -> np.ndarray:
         self._require_prepared()
         block = np.ascontiguousarray(block, np.float32)
+        if self._fit is not None:
+            return self._subtract(block)
         if self.decided:
             return self._cancel(block) if self.active else block.copy()
         take = min(block.shape[1], self._need - self._seen)
@@ -100,6 +157,10 @@ class DeHum(Stage):
         """The tracked fundamental now (mean over channels), Hz; 0.0 while inactive."""
         if not self.active:
             return 0.0
+        if self._fit is not None:
+            fit = self._fit
+            m = min(self._pos // fit["hop"], fit["freq"].size - 1)
+            return float(fit["freq"][m])
         return float(np.mean(self._osc[:, 1]) * self.sample_rate / (2 * math.pi))
 
     @property
@@ -107,6 +168,8 @@ class DeHum(Stage):
         """Estimated hum reduction: hum subtracted over hum left at the harmonics, dB (0 when inactive)."""
         if not self.active:
             return 0.0
+        if self._fit is not None:
+            return float(self._fit["reduction_db"])
         est = float(np.sum(self._w ** 2))
         left = float(np.sum(self._mon ** 2))
         if est <= 1e-30:
@@ -114,6 +177,55 @@ class DeHum(Stage):
         return float(10 * math.log10(est / max(left, est * 1e-12)))
 
     # -- internals --------------------------------------------------------------------------
+    def _subtract(self, block: np.ndarray) -> np.ndarray:
+        start = self._pos
+        self._pos += block.shape[1]
+        fit = self._fit
+        if not fit["active"] or not block.shape[1]:
+            return block.copy()
+        return hum_synth(block, start, fit["hop"], fit["omega"], fit["harm"], fit["psi"], fit["amp_re"], fit["amp_im"])
+
+    def _fit_offline(self, x: np.ndarray) -> dict:
+        """Detect and fit the whole programme ``x`` (see the module docstring)."""
+        fs = self.sample_rate
+        none = {"active": False, "f0": None, "harmonics": []}
+        if x.shape[1] < MIN_OFFLINE_S * fs or not np.any(x):
+            return none
+        f0, harms = detect_hum(x.mean(axis=0), fs, mains_hz=self.mains_hz, harmonics=self.harmonics,
+                               threshold_db=self.threshold_db, segment_s=DETECT_SEGMENT_S)
+        if f0 is None or not harms:
+            return none
+        top = max(1, min(self.harmonics, int(0.45 * fs / (f0 + SEARCH_HZ))))
+        seen = {k for k in harms if k <= top}
+        hop = max(1, int(round(FRAME_HOP_S * fs)))
+        win = int(round(WINDOW_S * fs)) | 1
+        xd = x.astype(np.float64)
+        kw = {"hop": hop, "win": win, "phase_hz": self.phase_hz, "amp_hz": self.amplitude_hz, "span_s": NOISE_SPAN_S}
+        # the phase track from the harmonics the spectrum showed (a harmonic that is not there only
+        # adds noise to it), then every candidate's amplitude along that track
+        first = fit_hum(xd, fs, f0, np.array(sorted(seen), np.float64), iterations=ITERATIONS, leakage=False, **kw)
+        if not first["valid"].any():
+            return none
+        harm = np.arange(1, top + 1, dtype=np.float64)
+        res = fit_hum(xd, fs, f0, harm, iterations=LATE_ITERATIONS, psi0=first["psi"], update_phase=False, **kw)
+        valid = res["valid"]
+        # which harmonics to subtract: those the spectrum showed, and those standing KEEP_DB over the
+        # leakage the same estimator finds between harmonics (fitting one that is not there only adds error)
+        power = np.mean(np.abs(res["amp"][..., valid]) ** 2, axis=-1)                     # [ch, K]
+        leak = res["leakage"]
+        keep = [i for i in range(top) if i + 1 in seen or np.any(power[:, i] >= leak[:, i] * 10 ** (KEEP_DB / 10))]
+        amp = res["amp"][:, keep]
+        harm, harms = harm[keep], [i + 1 for i in keep]
+        psi = res["psi"]
+        freq = f0 + np.gradient(psi) * fs / (2 * math.pi * hop) if psi.size > 1 else np.full(psi.size, f0)
+        # report: hum subtracted over the error its estimate is expected to make (the leakage)
+        est, err = float(np.sum(power[:, keep])), float(np.sum(leak[:, keep]))
+        reduction = 10 * math.log10(est / max(err, est * 1e-12)) if est > 1e-30 else 0.0
+        return {"active": True, "f0": float(f0), "harmonics": harms, "hop": hop, "omega": float(res["omega"]),
+                "harm": harm, "psi": np.ascontiguousarray(psi), "freq": freq,
+                "amp_re": np.ascontiguousarray(amp.real), "amp_im": np.ascontiguousarray(amp.imag),
+                "reduction_db": reduction}
+
     def _cancel(self, block: np.ndarray) -> np.ndarray:
         return hum_cancel(block, self._harm, self._lock, self._osc, self._w, self._mon, self._params)
 
@@ -149,16 +261,30 @@ class DeHum(Stage):
         self._cancel(buf)  # lock the loop on the warm-up; the output is already gone
 
 
+def hum_spectrum(x: np.ndarray, sample_rate: float, segment_s: float | None = None) -> tuple[np.ndarray, float]:
+    """Hann-windowed, zero-padded power spectrum of mono ``x`` and its bin width (Hz); with
+    ``segment_s``, the mean of the spectra of consecutive segments at most that long (half overlap)."""
+    fs = float(sample_rate)
+    seg = x.size if segment_s is None else min(x.size, max(16, int(segment_s * fs)))
+    nfft = 1 << int(math.ceil(math.log2(max(seg * (8 if seg == x.size else 2), fs / 0.05))))
+    starts = range(0, max(x.size - seg, 0) + 1, max(1, seg // 2))
+    win = np.hanning(seg)
+    spec = np.zeros(nfft // 2 + 1)
+    for i in starts:
+        part = x[i:i + seg]
+        spec += np.abs(np.fft.rfft((part - part.mean()) * win, nfft)) ** 2
+    return spec / len(starts), fs / nfft
+
+
 def detect_hum(x: np.ndarray, sample_rate: int, *, mains_hz: float = 0.0, harmonics: int = 10,
-               threshold_db: float = 15.0) -> tuple[float | None, list[int]]:
-    """Mains fundamental (Hz) and present harmonic numbers in mono ``x``, or ``(None, [])``."""
+               threshold_db: float = 15.0, segment_s: float | None = None) -> tuple[float | None, list[int]]:
+    """Mains fundamental (Hz) and present harmonic numbers in mono ``x``, or ``(None, [])``
+    (``segment_s``: average the spectra of segments that long, see :func:`hum_spectrum`)."""
     x = np.asarray(x, np.float64)
     fs = float(sample_rate)
     if x.size < 16 or not np.any(x):
         return None, []
-    nfft = 1 << int(math.ceil(math.log2(max(x.size * 8, fs / 0.05))))
-    spec = np.abs(np.fft.rfft((x - x.mean()) * np.hanning(x.size), nfft)) ** 2
-    df = fs / nfft
+    spec, df = hum_spectrum(x, fs, segment_s)
     thr = 10 ** (threshold_db / 10)
     best = (None, [], -1.0)
     for fam in ((50.0, 60.0) if mains_hz == 0 else (mains_hz,)):
