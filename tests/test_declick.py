@@ -9,9 +9,10 @@ import pytest
 import soundfile as sf
 
 from voxpost.audio import Audio
-from voxpost.clean.declick import DeClick
+from voxpost.clean.declick import LOCAL_K, SCALE_FLOOR, DeClick
 from voxpost.dsp.ar import (ar_residual, ar_residual_reference, autocorr, autocorr_reference, fit_ar,
-                            levinson, levinson_reference, lsar_interpolate, lsar_interpolate_reference)
+                            levinson, levinson_reference, lsar_interpolate, lsar_interpolate_reference,
+                            residual_into)
 from voxpost.stage import Chain
 
 
@@ -30,6 +31,17 @@ def test_kernels_match_numpy_references():
     a_ref, err_ref = levinson_reference(r, 24)
     assert np.abs(a - a_ref).max() < 1e-6 and abs(err - err_ref) < 1e-9 * r[0]
     assert np.abs(ar_residual(x, a) - ar_residual_reference(x, a)).max() < 1e-12
+    for n in (1, 2, 5, 24, 25, 31, 32, 33, 34, 100):      # the autocorrelation's tail loop
+        assert np.allclose(autocorr(x[:n], 24), autocorr_reference(x[:n], 24), rtol=1e-12, atol=1e-12)
+    # each lag's products added in increasing n, as a scalar loop adds them: the same bits
+    assert np.array_equal(autocorr(x[:300], 24), [sum(x[i] * x[i + k] for i in range(300 - k)) for k in range(25)])
+    out = np.full(300, np.nan)
+    residual_into(x, a, 500, 700, out, 50, False)
+    assert np.abs(out[50:250] - ar_residual_reference(x[500 - 24:700], a)).max() < 1e-12
+    residual_into(x, a, 500, 700, out, 10, True)
+    assert np.abs(out[10:210] - ar_residual_reference(x[500:700 + 24][::-1], a)[::-1]).max() < 1e-12
+    # the same terms in the same order as a scalar loop: the same bits
+    assert np.array_equal(out[10:210], [sum(a[k] * x[i + k] for k in range(25)) for i in range(500, 700)])
     unknown = np.array([100, 101, 102, 103, 150, 151, 160], np.int64)
     seg = x[:300].copy()
     seg[unknown] = 0.7
@@ -190,13 +202,14 @@ def test_click_pretest_kernel_matches_reference():
 
 
 def test_scan_hops_matches_a_python_loop_over_the_references():
-    from voxpost.dsp.clickdetect import click_pretest_reference, scan_hops
+    from voxpost.dsp.clickdetect import click_pretest_reference, scan_cache, scan_hops
     x = _ar_signal(6000, seed=8)
     x[4321] += 0.9
     order, hop, look, window, refit = 16, 50, 120, 800, 200
     hann = np.hanning(window + 2)[1:-1]
     a_k, st_k = np.zeros(order + 1), np.zeros(4)
-    hit = scan_hops(x, 1000, 80, hop, look, window, hann, refit, 0, a_k, st_k, 384, 0.35 * 383, 2.19, 7.0, 3e-6)
+    hit = scan_hops(x, 1000, 80, hop, look, window, hann, refit, 0, a_k, st_k, 384, 0.35 * 383, 2.19, 7.0, 3e-6,
+                    *scan_cache(window, 384, order, hop, look, refit))
     expect, a, refit_at = 80, None, -1
     for h in range(80):
         s, now = 1000 + h * hop, h * hop
@@ -212,6 +225,82 @@ def test_scan_hops_matches_a_python_loop_over_the_references():
     assert hit == expect < 80 and 4321 - 1000 - (hop + look) <= hit * hop <= 4321 - 1000
     assert np.allclose(a_k, a, atol=1e-9) and st_k[0] == pytest.approx(wide, rel=1e-9)
     assert st_k[3] == pytest.approx(qv, rel=1e-9)
+
+
+def _scan_all(scan, stage, x, s0, n, *cache):
+    """Every hop whose pre-test hits, scanning on past each hit (the model as the scan left it)."""
+    a, st, hits, k = np.zeros(stage.order + 1), np.zeros(4), [], 0
+    while k < n:
+        k += scan(x, s0 + k * stage.hop, n - k, stage.hop, stage.lookahead, stage.window, stage._hann, stage.refit,
+                  k * stage.hop, a, st, stage.local, stage.local_q, LOCAL_K, stage.threshold, SCALE_FLOOR, *cache)
+        hits.append(k)
+        k += 1
+    return hits, a, st
+
+
+@pytest.mark.parametrize("name", ["noisy/p287_002_clean.wav", "speech/LJ001-0001.wav", "speech/jfk.flac"])
+def test_scan_hops_on_real_audio_equals_the_reference_path(corpus, name):
+    """The kernel (refits, cached residuals, selection for the order statistics) against
+    :func:`scan_hops_reference` (NumPy, hop by hop) on real speech with crackle, at 16, 22.05 and
+    44.1 kHz: the same hops hit, the same model. And the cache changes no bit: scanning one hop a
+    call with the cache cleared each time gives exactly what one long scan gives."""
+    from voxpost.dsp.clickdetect import scan_cache, scan_hops, scan_hops_reference
+    x, sr = sf.read(corpus / name, dtype="float32")
+    x = np.atleast_2d(x.T)[0]
+    y = _add_crackle(x, sr, per_second=20, seed=3)[0].astype(np.float64)
+    stage = DeClick()
+    stage.prepare(sr, 1)
+    s0 = stage.history
+    n = min((y.size - s0 - stage.lookahead) // stage.hop, int(3.0 * sr) // stage.hop)
+    cache = scan_cache(stage.window, stage.local, stage.order, stage.hop, stage.lookahead, stage.refit)
+    hits, a, st = _scan_all(scan_hops, stage, y, s0, n, *cache)
+    ref_hits, ref_a, ref_st = _scan_all(scan_hops_reference, stage, y, s0, n)
+    assert len(hits) > 20 and hits == ref_hits
+    assert np.allclose(a, ref_a, atol=1e-9) and np.allclose(st, ref_st, rtol=1e-9)
+
+    a1, st1, one_hits = np.zeros(stage.order + 1), np.zeros(4), []
+    for h in range(n):
+        cache[1][0] = 0
+        if scan_hops(y, s0 + h * stage.hop, 1, stage.hop, stage.lookahead, stage.window, stage._hann, stage.refit,
+                     h * stage.hop, a1, st1, stage.local, stage.local_q, LOCAL_K, stage.threshold, SCALE_FLOOR,
+                     *cache) == 0:
+            one_hits.append(h)
+    assert one_hits == [h for h in hits if h < n]
+    assert np.array_equal(a1, a) and np.array_equal(st1, st)
+
+
+def test_click_spans_kernel_matches_reference(corpus):
+    from voxpost.dsp.clickdetect import click_spans, click_spans_reference
+    x = sf.read(corpus / "speech/LJ001-0001.wav", dtype="float32")[0]
+    y = _add_clicks(x, n=60, seed=4)[0].astype(np.float64)
+    a = fit_ar(y[20000:20882], 32)
+    found = 0
+    for lo in range(1000, y.size - 400, 97):
+        for t, near, gap in ((0.02, 2, 16), (0.005, 0, 3), (0.05, 3, 0)):
+            got = click_spans(y, a, lo, lo + 200, t, near, gap)
+            assert np.array_equal(got, click_spans_reference(y, a, lo, lo + 200, t, near, gap)), (lo, t)
+            found += len(got)
+    assert found > 100
+
+
+def test_order_statistics_by_selection_equal_a_sort():
+    """Ties, digital silence and NaN: the local quantile picks exactly the value a full sort of
+    the same residuals picks (NaN sorts last)."""
+    from voxpost.dsp.clickdetect import _median, local_quantile
+    rng = np.random.default_rng(2)
+    a = np.r_[1.0, -0.5, 0.1]
+    with_nan = rng.standard_normal(3000)
+    with_nan[1500] = np.nan
+    for x in (np.round(rng.standard_normal(3000), 1), np.zeros(3000), with_nan):
+        for end in range(400, 3000, 173):
+            for local, q in ((384, 0.35 * 383), (129, 0.35 * 128), (50, 49.0), (64, 0.0)):
+                near = np.sort(np.abs(ar_residual(x[end - local - 2:end], a)))
+                k = int(q)
+                expect = near[k] + (q - k) * (near[min(k + 1, local - 1)] - near[k])
+                assert np.array_equal(local_quantile(x, a, end, local, q), expect, equal_nan=True)
+    # and the window-wide scale's median
+    for w in (np.round(rng.standard_normal(1888), 1), np.zeros(1888), rng.standard_normal(1887), np.ones(2)):
+        assert _median(w.copy(), w.size) == np.median(w)
 
 
 @pytest.mark.parametrize("name", SPEECH)

@@ -29,9 +29,10 @@ from typing import ClassVar
 
 import numpy as np
 
-from voxpost.clean.declick import HOP_MS, HopStage, merge_flags
+from voxpost.clean.declick import HOP_MS, HopStage
 from voxpost.dsp import cliprail
 from voxpost.dsp.ar import fit_ar, lsar_constrained
+from voxpost.dsp.clickdetect import merge_flags
 from voxpost.stage import param, register
 
 #: Relative tolerance for "sitting at the rail".

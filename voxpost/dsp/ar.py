@@ -15,14 +15,33 @@ from numba import njit
 # -- autocorrelation ---------------------------------------------------------------------------
 @njit(cache=True)
 def autocorr(x: np.ndarray, maxlag: int) -> np.ndarray:
-    """Biased autocorrelation ``r[k] = sum_n x[n] x[n+k]`` for ``k = 0..maxlag``."""
+    """Biased autocorrelation ``r[k] = sum_n x[n] x[n+k]`` for ``k = 0..maxlag``.
+
+    Each ``r[k]`` adds its products in increasing ``n`` (so the result does not depend on how the
+    loop is laid out); eight ``n`` at a time across all lags, which vectorises over ``k``."""
     n = x.shape[0]
     r = np.zeros(maxlag + 1)
-    for k in range(min(maxlag, n - 1) + 1):
-        s = 0.0
-        for i in range(n - k):
-            s += x[i] * x[i + k]
-        r[k] = s
+    m = min(maxlag, n - 1)
+    i = 0
+    while i + 7 + m < n:
+        y = x[i:i + m + 8]
+        y0, y1, y2, y3, y4, y5, y6, y7 = y[0], y[1], y[2], y[3], y[4], y[5], y[6], y[7]
+        for k in range(m + 1):
+            v = r[k] + y0 * y[k]
+            v = v + y1 * y[k + 1]
+            v = v + y2 * y[k + 2]
+            v = v + y3 * y[k + 3]
+            v = v + y4 * y[k + 4]
+            v = v + y5 * y[k + 5]
+            v = v + y6 * y[k + 6]
+            r[k] = v + y7 * y[k + 7]
+        i += 8
+    while i < n:
+        xi = x[i]
+        y = x[i:i + min(m, n - 1 - i) + 1]
+        for k in range(y.shape[0]):
+            r[k] += xi * y[k]
+        i += 1
     return r
 
 
@@ -79,6 +98,26 @@ def levinson_reference(r: np.ndarray, order: int):
 
 # -- prediction residual -----------------------------------------------------------------------
 @njit(cache=True)
+def residual_into(x: np.ndarray, a: np.ndarray, i0: int, i1: int, out: np.ndarray, o0: int,
+                  backward: bool) -> None:
+    """Prediction errors of samples ``i0..i1-1`` of ``x`` into ``out[o0:o0 + i1 - i0]``: forward
+    ``sum_k a[k] x[i-k]`` (needs ``p`` samples of past), or backward ``sum_k a[k] x[i+k]`` (``p``
+    of future). Each error adds its terms in increasing ``k``, as a scalar loop would; the loop
+    over samples is inside, so it vectorises."""
+    p = a.shape[0] - 1
+    n = i1 - i0
+    if n <= 0:
+        return
+    o = out[o0:o0 + n]
+    o[:] = 0.0
+    for k in range(p + 1):
+        ak = a[k]
+        y = x[i0 + k:i0 + k + n] if backward else x[i0 - k:i0 - k + n]
+        for j in range(n):
+            o[j] += ak * y[j]
+
+
+@njit(cache=True)
 def ar_residual(x: np.ndarray, a: np.ndarray) -> np.ndarray:
     """Forward prediction error ``e[i] = sum_k a[k] x[i+p-k]`` for ``i = 0..len(x)-p-1`` (the
     samples that have a full past). The backward error is ``ar_residual(x[::-1], a)[::-1]``."""
@@ -87,11 +126,7 @@ def ar_residual(x: np.ndarray, a: np.ndarray) -> np.ndarray:
     if n <= 0:
         return np.zeros(0)
     out = np.empty(n)
-    for i in range(n):
-        s = 0.0
-        for k in range(p + 1):
-            s += a[k] * x[i + p - k]
-        out[i] = s
+    residual_into(x, a, p, x.shape[0], out, 0, False)
     return out
 
 
