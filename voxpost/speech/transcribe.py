@@ -5,8 +5,9 @@ speech, the speech regions are merged into chunks of at most 30 s (a longer regi
 its quietest point), and whisper transcribes each chunk on its own with word timestamps. Word
 times are shifted back to the file, and words with less than 80 ms (and less than half) of
 themselves inside a speech region (whisper's hallucinations in silence) are dropped; the rest are
-clipped into their region (whisper stretches a word over the pause before it). Silence costs no
-decoder call at all.
+clipped into their region (whisper stretches a word over the pause before it). When whisper ends
+a window early, the speech regions after its last word are decoded again in a window of their
+own. Silence costs no decoder call at all.
 
 Models come from the model registry (``models/registry.toml``, sha256-verified, nothing is
 downloaded) or from a path, through :mod:`voxpost.speech.whisper_models`; the backend follows
@@ -63,6 +64,8 @@ RATE = 16000
 MAX_CHUNK_S = 30.0
 #: A word with this much of it (or half of it) in a speech region is kept, clipped to the region.
 MIN_SPEECH_S = 0.08
+#: Speech regions this long after whisper's last word in a window are decoded again.
+RETRY_S = 0.5
 #: Speech regions are widened by this much on each side (Silero starts late on soft onsets;
 #: faster-whisper pads its own VAD regions by as much).
 PAD_MS = 400.0
@@ -288,9 +291,18 @@ def _run(store: _Mono16k, probs: np.ndarray | None, net: Any, *, language: str |
         language = detect_language(net, store.slice(best[0], best[1]))
     segments: list[dict[str, Any]] = []
     notes: list[str] = []
-    for start, end, parts in chunks:
+    while chunks:
+        start, end, parts = chunks.pop(0)
         audio = store.slice(start, end)
         found = _words_of_chunk(decode(net, audio, language, sample_len), start, end, parts, probs is not None)
+        # whisper may stop early in a window (an end of text before the last speech): the
+        # regions after its last word are decoded again, in a window of their own
+        last = max((w["end"] for s in found for w in s["words"]), default=0.0) * RATE
+        rest = [r for r in parts if r[0] >= last and r[1] - r[0] >= RETRY_S * RATE] if probs is not None else []
+        if rest and rest[0] != parts[0]:
+            chunks.insert(0, (rest[0][0], end, [r for r in parts if r[0] >= rest[0][0]]))
+            end = rest[0][0]
+            audio = audio[: end - start]
         if align_words and found:
             from voxpost.speech.refine import refine_words
 
