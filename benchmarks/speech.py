@@ -14,16 +14,18 @@ Speed and scaling
     Real-time factor on the corpus files (warm), and on long synthetic readings (another espeak
     voice, 2 / 10 / 30 min) in a fresh process each, with its peak memory, to show that time
     and memory grow linearly.
-Transcription speed
-    ``transcribe_file`` on jfk.flac (11 s) with the registry's whisper-tiny (warm: one call before,
-    best of 2); RTF = wall time / duration. Reported as missing when the checkpoint is not in the
-    model path (``voxpost models fetch whisper-tiny``).
+Transcription
+    benchmarks/transcription.py: WER of ``voxpost transcribe`` on the corpus's English speech
+    (LJSpeech + JFK, FLEURS en, GRID) with the embedded faster-whisper tiny.en and, when its
+    checkpoint is installed, openai-whisper tiny.en; RTF on one thread; no words on the no-speech
+    files; word boundaries of whisper and of ``--align-words`` against the reference alignments.
 Diarization
     benchmarks/diarization.py: DER (pyannote.metrics, collar 0.25 s, overlap scored) of the
     embedded diarizer on ../shared/corpus/multispeaker, against the one-speaker-on-VAD baseline.
 
-Usage:  .venv/bin/python benchmarks/speech.py [--out DIR] [--long-minutes 2,10,30]
-Writes DIR/speech.md (default benchmarks/results/).
+Usage:  .venv/bin/python benchmarks/speech.py [--out DIR] [--long-minutes 2,10,30] [--only transcription] [--reps N]
+Writes DIR/speech.json and DIR/speech.md (default benchmarks/results/). ``--only transcription``
+runs that part alone and keeps the other sections of an existing DIR/speech.json.
 """
 
 from __future__ import annotations
@@ -39,7 +41,6 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
-from _timing import best_of_s  # noqa: E402
 
 LONG_TEXT = ("The old harbour was quiet that morning, and the fishermen mended their nets in silence. "
              "Nobody spoke of the storm. A cart rolled past the church with its wheels singing on the "
@@ -129,23 +130,9 @@ def long_rows(minutes: list[float]) -> list[dict]:
     return rows
 
 
-def transcribe_speed(corpus: Path, model: str = "whisper-tiny") -> dict:
-    """RTF of ``transcribe_file`` on jfk.flac (see the module docstring); ``error`` when the model is missing."""
-    from voxpost.errors import ModelError
-    from voxpost.speech.transcribe import load_model, transcribe_file
-
-    path = corpus / "speech" / "jfk.flac"
-    try:
-        loaded = load_model(model)
-    except ModelError as e:
-        return {"model": model, "error": str(e).splitlines()[0]}
-    doc = transcribe_file(path, model=loaded)                          # warm-up
-    best = best_of_s(lambda: transcribe_file(path, model=loaded), 2)
-    return {"model": model, "seconds": best, "rtf": best / doc["duration_s"], "words": len(doc["words"])}
-
-
 def report(align_rows: list[dict], total: dict, longs: list[dict], diar: list[dict],
            trans: dict | None = None) -> str:
+    """speech.md from the sections of speech.json."""
     lines = ["# Speech benchmark", "",
              "## Script alignment (`voxpost align`, embedded: espeak-ng synthesis + log-mel DTW)", "",
              "Word-boundary error against published reference alignments (LJSpeech: MFA; GRID: the corpus' "
@@ -167,9 +154,12 @@ def report(align_rows: list[dict], total: dict, longs: list[dict], diar: list[di
                   f"{r['median_ms']:.1f} | {r['p90_ms']:.1f} |" for r in longs]
         lines.append("")
     if trans:
-        lines += ["## Transcription speed (jfk.flac, 11 s, one thread)", ""]
-        lines += [f"{trans['model']}: {trans['error']}" if "error" in trans else
-                  f"{trans['model']}: {trans['seconds']:.2f} s, RTF {trans['rtf']:.3f}, {trans['words']} words.", ""]
+        from transcription import table as transcription_table
+
+        lines += ["## Transcription (`voxpost transcribe`, corpus English speech, one thread)", "",
+                  "WER after lower-casing, removing punctuation and writing digits as words; RTF over the "
+                  "files of a set, model loaded, best of the runs. Targets: WER <= 7% on the corpus's English "
+                  "speech, RTF <= 0.12.", "", transcription_table(trans), ""]
     if diar:
         from diarization import table
 
@@ -181,6 +171,8 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     p.add_argument("--long-minutes", default="2,10,30")
+    p.add_argument("--only", choices=["transcription"], help="run one part; keep the others from speech.json")
+    p.add_argument("--reps", type=int, default=2, help="transcription timing: best of N (default 2)")
     p.add_argument("--child", type=float, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child is not None:
@@ -188,16 +180,33 @@ def main(argv: list[str] | None = None) -> None:
         return
     if not (CORPUS / "MANIFEST.md").is_file():
         sys.exit(f"corpus not found at {CORPUS}")
-    rows, total = alignment_rows(CORPUS)
-    longs = long_rows([float(m) for m in args.long_minutes.split(",") if m])
-    from diarization import run as diarization_run
-
-    diar = diarization_run(CORPUS)
-    text = report(rows, total, longs, diar, transcribe_speed(CORPUS))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    saved = out / "speech.json"
+    doc = json.loads(saved.read_text()) if args.only and saved.is_file() else {}
+    if not args.only:
+        rows, total = alignment_rows(CORPUS)
+        from diarization import run as diarization_run
+
+        doc.update(alignment={"rows": rows, "total": total},
+                   long=long_rows([float(m) for m in args.long_minutes.split(",") if m]),
+                   diarization=diarization_run(CORPUS))
+    from transcription import run as transcription_run
+
+    doc["transcription"] = transcription_run(CORPUS, reps=args.reps)
+    saved.write_text(json.dumps(doc, indent=1, default=float) + "\n")
+    align = doc.get("alignment", {"rows": [], "total": None})
+    text = report(align["rows"], align["total"], doc.get("long", []), doc.get("diarization", []),
+                  doc["transcription"]) if align["total"] else report_transcription(doc["transcription"])
     (out / "speech.md").write_text(text)
     print(text)
+
+
+def report_transcription(trans: dict) -> str:
+    """speech.md when only the transcription part has been run into an empty DIR."""
+    from transcription import table as transcription_table
+
+    return "\n".join(["# Speech benchmark (transcription only)", "", transcription_table(trans), ""])
 
 
 if __name__ == "__main__":

@@ -321,7 +321,7 @@ def test_repo_registry_is_complete_and_consistent(monkeypatch):
     for e in entries:
         assert e.sha256 == "" or re.fullmatch(r"[0-9a-f]{64}", e.sha256), e.name
         assert e.capability in {"transcribe", "diarize", "denoise", "voice-convert", "foley"}
-        assert e.backend in {"whisper", "pyannote", "torch", "knnvc", "stable-audio", "deepfilternet"}
+        assert e.backend in {"whisper", "faster-whisper", "pyannote", "torch", "knnvc", "stable-audio", "deepfilternet"}
         # our own checkpoints ship in the repository and have no download location
         assert e.url.startswith("https://") or (e.backend == "torch" and e.url == ""), e.name
         assert e.size_mb > 0 and e.description and e.licence
@@ -343,6 +343,9 @@ def test_repo_registry_is_complete_and_consistent(monkeypatch):
             assert e.url.startswith("https://huggingface.co/stabilityai/stable-audio-open-1.0/resolve/main/")
         elif e.backend == "deepfilternet":
             assert e.url.startswith("https://github.com/Rikorose/DeepFilterNet/raw/")
+        elif e.backend == "faster-whisper":       # CTranslate2 folders, one entry per file
+            assert e.url.startswith("https://huggingface.co/Systran/faster-whisper-") and e.sha256, e.name
+            assert e.url.rsplit("/", 1)[1] == e.file.rsplit("/", 1)[1] and e.licence == "MIT"
         else:
             assert (REPO_MODELS_DIR / e.file).is_file(), e.name   # shipped with the code
     for e in entries:      # a Hugging Face entry's url is its hf_* keys on the hub

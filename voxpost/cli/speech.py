@@ -8,15 +8,21 @@ from voxpost.cli.common import add_force, listener
 
 
 def add_parsers(sub, common) -> None:
-    s = sub.add_parser("transcribe", parents=[common], help="speech to text with word timings (whisper), silences skipped")
+    s = sub.add_parser("transcribe", parents=[common],
+                       help="speech to text with word timings (whisper; English model embedded), silences skipped")
     s.add_argument("input", metavar="IN", help="audio file, or a video file's audio track")
     s.add_argument("-o", "--output", required=True, metavar="OUT.json")
     s.add_argument("--srt", metavar="FILE", help="also write subtitles (SRT; timecodes from the file's start time)")
     s.add_argument("--vtt", metavar="FILE", help="also write WebVTT subtitles")
-    s.add_argument("--model", default="whisper-tiny", metavar="NAME|PATH",
-                   help="registry name (see 'voxpost models list'), whisper short name, or checkpoint path (default whisper-tiny)")
-    s.add_argument("--language", metavar="L", help="spoken language code (default: detect)")
+    s.add_argument("--model", default=None, metavar="NAME|PATH",
+                   help="registry name (see 'voxpost models list'), whisper short name, .pt checkpoint or CTranslate2 "
+                        "folder (default faster-whisper-tiny.en: English, ships with voxpost; other languages need a "
+                        "multilingual model such as whisper-small)")
+    s.add_argument("--language", metavar="L",
+                   help="spoken language code (default: en for an English-only model, else detected)")
     s.add_argument("--diarize", action="store_true", help="label every word and cue with its speaker")
+    s.add_argument("--align-words", action="store_true",
+                   help="refine word boundaries with the embedded aligner (whisper's own kept as whisper_start/_end)")
     add_force(s)
     s.set_defaults(run=cmd_transcribe)
 
@@ -46,7 +52,8 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     from voxpost.speech.jobs import transcribe_job
 
     transcribe_job(args.input, output=args.output, srt=args.srt, vtt=args.vtt, model=args.model,
-                   language=args.language, diarize=args.diarize, force=args.force, listener=listener(args))
+                   language=args.language, diarize=args.diarize, align_words=args.align_words, force=args.force,
+                   listener=listener(args))
     return 0
 
 

@@ -70,18 +70,24 @@ def align_job(input: PathLike, script: PathLike, *, output: PathLike, srt: PathL
 
 
 def transcribe_job(input: PathLike, *, output: PathLike, srt: PathLike | None = None, vtt: PathLike | None = None,
-                   model: str = "whisper-tiny", language: str | None = None, diarize: bool = False,
-                   force: bool = False, listener: Listener = SILENT) -> dict[str, Any]:
-    """Transcribe ``input`` with word timings into JSON (+ SRT / WebVTT); ``diarize`` labels speakers."""
+                   model: str | None = None, language: str | None = None, diarize: bool = False,
+                   align_words: bool = False, force: bool = False, listener: Listener = SILENT) -> dict[str, Any]:
+    """Transcribe ``input`` with word timings into JSON (+ SRT / WebVTT); ``diarize`` labels speakers,
+    ``align_words`` refines word boundaries with the script aligner (whisper's times are kept too).
+    No speech gives an empty transcript and a warning. ``model`` defaults to the embedded English
+    model (:data:`~voxpost.speech.whisper_models.DEFAULT_MODEL`)."""
     from voxpost.speech.formats import assign_speakers, segments_from_words, to_srt, to_vtt
-    from voxpost.speech.transcribe import normalize_language, transcribe_file
+    from voxpost.speech.transcribe import DEFAULT_MODEL, normalize_language, transcribe_file
 
     if language:
         normalize_language(language)
     protect = [input]
     _preflight(input, [output, srt, vtt], protect, force)
     with listener.task(f"transcribing {Path(input).name}") as tick:
-        doc = transcribe_file(input, model=model, language=language, progress=tick)
+        doc = transcribe_file(input, model=model or DEFAULT_MODEL, language=language, progress=tick,
+                              align_words=align_words)
+    for w in doc["warnings"]:
+        listener.warn(f"{input}: {w}")
     if diarize:
         from voxpost.speech.diarize import diarize_file
 

