@@ -217,11 +217,12 @@ def serving(registry: Any) -> list[dict[str, Any]]:
 
     from voxpost.fetch import user_dir
     from voxpost.speech.jobs import transcribe_job
+    from voxpost.speech.whisper_models import DEFAULT_MODEL
 
     def size(name: str) -> str:
         return f"{registry.get(name).size_mb:g} MB" if name in registry.names() else "not in the registry"
 
-    default = inspect.signature(transcribe_job).parameters["model"].default
+    default = inspect.signature(transcribe_job).parameters["model"].default or DEFAULT_MODEL
     better = ("no better one is registered" if BEST_WHISPER not in registry.names() else
               f"better: {BEST_WHISPER} is installed, pass --model {BEST_WHISPER}" if _refused(registry, [BEST_WHISPER]) is None
               else f"better: voxpost models fetch {BEST_WHISPER} ({size(BEST_WHISPER)}), then --model {BEST_WHISPER}")
