@@ -16,9 +16,11 @@ Two modes (``mode``):
        ``k`` carries ``k`` times the phase error, so high harmonics in speech-weak bands pin it down)
        and a slowly varying complex amplitude per harmonic and channel, by iteratively reweighted
        least squares, each frame and harmonic weighted by the inverse of the local power the model
-       leaves (speech): loud speech at a harmonic counts little, pauses and speech-weak bands a lot.
-       ``phase_hz`` and ``amplitude_hz`` bound how fast the mains phase and each harmonic's level
-       may change (at the weight of a quiet frame; lower under loud speech).
+       leaves (speech), floored at a few times the variance of the estimate (``VAR_FLOOR``): loud
+       speech at a harmonic counts little, pauses and speech-weak bands a lot. ``phase_hz`` and
+       ``amplitude_hz`` bound how fast the mains phase and each harmonic's level may change (at the
+       weight of a quiet frame; lower under loud speech); a steady level costs nothing (first
+       differences, ``AMP_ORDER``), a drifting one does.
     3. **Subtract** (:func:`voxpost.dsp.humfit.hum_synth`, Numba) the model at each sample's absolute
        position: zero latency, and any block size gives the same output.
 
@@ -61,6 +63,10 @@ MIN_OFFLINE_S = 0.5
 FRAME_HOP_S = 0.025
 WINDOW_S = 0.1
 NOISE_SPAN_S = 0.05
+#: Offline fit: difference order of each harmonic's level smoother (1: a steady level is free,
+#: 2: a steady linear ramp is free too) and the weight floor, in units of the estimate's own variance.
+AMP_ORDER = 1
+VAR_FLOOR = 4.0
 #: Offline fit: reweighting iterations of the phase track, then of the amplitudes along it.
 ITERATIONS = 8
 LATE_ITERATIONS = 3
@@ -200,7 +206,8 @@ class DeHum(Stage):
         hop = max(1, int(round(FRAME_HOP_S * fs)))
         win = int(round(WINDOW_S * fs)) | 1
         xd = x.astype(np.float64)
-        kw = {"hop": hop, "win": win, "phase_hz": self.phase_hz, "amp_hz": self.amplitude_hz, "span_s": NOISE_SPAN_S}
+        kw = {"hop": hop, "win": win, "phase_hz": self.phase_hz, "amp_hz": self.amplitude_hz, "span_s": NOISE_SPAN_S,
+              "amp_order": AMP_ORDER, "var_floor": VAR_FLOOR}
         # the phase track from the harmonics the spectrum showed (a harmonic that is not there only
         # adds noise to it), then every candidate's amplitude along that track
         first = fit_hum(xd, fs, f0, np.array(sorted(seen), np.float64), iterations=ITERATIONS, leakage=False, **kw)

@@ -16,11 +16,14 @@ Estimation (:func:`fit_hum`), all at the frame rate:
    band around ``k f_ref`` (``W``: the window's response to the small frequency offset, modelled).
 2. Iteratively reweighted least squares. Each frame and harmonic is weighted by the inverse of the
    local power of what the model does not explain (speech, noise): loud speech at a harmonic counts
-   little, the pauses and speech-weak bands count a lot.
+   little, the pauses and speech-weak bands count a lot. With ``var_floor`` the power behind a weight
+   is floored at that many times the variance the amplitude estimate itself has: a weight from the
+   frame's own residual otherwise rewards the frames whose speech happens to cancel the model's
+   current error, and the fit locks onto its own mistake.
 
    - amplitudes: ``a_ck = b_ck exp(-j k psi) / W`` smoothed by a weighted Whittaker smoother
-     (second differences; cut-off ``amp_hz`` where the weight is that of a quiet frame, lower where
-     speech is loud);
+     (differences of order ``amp_order``: 1 leaves a steady level free, 2 a steady ramp too; cut-off
+     ``amp_hz`` where the weight is that of a quiet frame, lower where speech is loud);
    - phase: one Gauss-Newton step per iteration, jointly over every harmonic and channel: harmonic
      ``k`` sees ``k`` times the phase error, so its information is ``2 k^2 |a|^2 / sigma^2``; the
      combined measurement is smoothed by the same kind of smoother (cut-off ``phase_hz``), which
@@ -192,7 +195,7 @@ def initial_phase(b: np.ndarray, wts: np.ndarray, harm: np.ndarray, frame_rate: 
 def fit_hum(x: np.ndarray, sample_rate: float, f_ref: float, harm: np.ndarray, *, hop: int, win: int,
             phase_hz: float = 0.5, amp_hz: float = 0.1, iterations: int = 8,
             psi0: np.ndarray | None = None, span_s: float = 0.0, update_phase: bool = True,
-            leakage: bool = True) -> dict:
+            leakage: bool = True, amp_order: int = 2, var_floor: float = 0.0) -> dict:
     """Fit the hum model to ``x [channels, frames]``: ``{"psi": [M], "amp": [ch, K, M], ...}``.
 
     ``f_ref`` is the reference fundamental (Hz), ``harm`` the harmonic numbers fitted, ``hop`` and
@@ -228,20 +231,26 @@ def fit_hum(x: np.ndarray, sample_rate: float, f_ref: float, harm: np.ndarray, *
         for c in range(ch):
             for k in range(k_count):
                 ref = float(np.quantile(wr[c, k][valid], 0.9)) if valid.any() else 1.0
-                amp[c, k] = whittaker(y[c, k], wr[c, k], smoother_lambda(ref, cutoff_hz, frame_rate))
+                amp[c, k] = whittaker(y[c, k], wr[c, k], smoother_lambda(ref, cutoff_hz, frame_rate, amp_order), amp_order)
         return amp
 
-    def reweight(model, amp):
-        """Inverse local power of what the model leaves (speech, noise)."""
+    def reweight(model, amp, wts):
+        """Inverse local power of what the model leaves (speech, noise), plus ``var_floor`` times the
+        variance the amplitude estimate has under the previous weights (a frame the current model
+        happens to explain better than its own error does must not take over the fit)."""
         power = local_power(np.abs(b - model) ** 2, span)
         hum_p = np.median(np.abs(amp[..., valid]) ** 2, axis=-1, keepdims=True) if valid.any() else 1.0
-        return vmask / (power + 1e-6 * hum_p + floor)
+        extra = 0.0
+        if var_floor > 0:
+            info = np.sum(wts * np.abs(model) ** 2 / (np.abs(amp) ** 2 + 1e-300), axis=-1, keepdims=True)
+            extra = var_floor / (info + 1e-300)
+        return vmask / (power + 1e-6 * hum_p + extra + floor)
 
     for it in range(iterations):
         rot = rotation(psi)
         amp = amplitudes(rot, wts, amp_hz * (4.0 if it < 2 else 1.0))
         model = amp * rot
-        wts = reweight(model, amp)
+        wts = reweight(model, amp, wts)
         if not update_phase:
             continue
         # phase: one Gauss-Newton step, all harmonics and channels together
@@ -254,14 +263,16 @@ def fit_hum(x: np.ndarray, sample_rate: float, f_ref: float, harm: np.ndarray, *
         psi = whittaker(psi + dmeas, info_m, smoother_lambda(ref, phase_hz, frame_rate, PHASE_ORDER), PHASE_ORDER)
     rot = rotation(psi)
     amp = amplitudes(rot, wts, amp_hz)
-    wts = reweight(amp * rot, amp)
-    leak = probe_leakage(x, omega, harm, psi, hop, win, span, amp_hz, frame_rate, valid) if leakage else None
+    wts = reweight(amp * rot, amp, wts)
+    leak = (probe_leakage(x, omega, harm, psi, hop, win, span, amp_hz, frame_rate, valid, amp_order=amp_order)
+            if leakage else None)
     return {"psi": psi, "amp": amp, "b": b, "valid": valid, "weights": wts, "omega": omega,
             "leakage": leak}
 
 
 def probe_leakage(x: np.ndarray, omega: float, harm: np.ndarray, psi: np.ndarray, hop: int, win: int, span: int,
-                  amp_hz: float, frame_rate: float, valid: np.ndarray, iterations: int = 3) -> np.ndarray:
+                  amp_hz: float, frame_rate: float, valid: np.ndarray, iterations: int = 3,
+                  amp_order: int = 2) -> np.ndarray:
     """What the amplitude estimator finds where there is no hum: the mean ``|a|^2`` it fits, with the
     same phase track and the same kind of weights, half a harmonic either side of each harmonic
     (between hum lines: only speech and noise), averaged: ``[channels, K]``, the power of the error
@@ -282,7 +293,7 @@ def probe_leakage(x: np.ndarray, omega: float, harm: np.ndarray, psi: np.ndarray
         for c in range(ch):
             for k in range(k_count):
                 ref = float(np.quantile(wr[c, k][valid], 0.9)) if valid.any() else 1.0
-                amp[c, k] = whittaker(y[c, k], wr[c, k], smoother_lambda(ref, amp_hz, frame_rate))
+                amp[c, k] = whittaker(y[c, k], wr[c, k], smoother_lambda(ref, amp_hz, frame_rate, amp_order), amp_order)
         power = local_power(np.abs(b - amp * rot) ** 2, span)
         wts = vmask / (power + floor)
     got = np.mean(np.abs(amp[..., valid]) ** 2, axis=-1) if valid.any() else np.zeros((ch, k_count))
