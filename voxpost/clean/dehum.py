@@ -71,8 +71,11 @@ VAR_FLOOR = 4.0
 ITERATIONS = 8
 LATE_ITERATIONS = 3
 #: Offline: a harmonic the spectrum did not show is kept when its fitted power stands this far over
-#: what the same fit finds between harmonics (speech leakage, :func:`voxpost.dsp.humfit.probe_leakage`), dB.
-KEEP_DB = 10.0
+#: what the same fit finds between harmonics (speech leakage, :func:`voxpost.dsp.humfit.probe_leakage`), dB;
+#: ``KEEP_NEXT_DB`` when the harmonic below it is kept (mains hum is a run of harmonics from the
+#: fundamental up; a lone one higher up is more often a speech harmonic on a short file).
+KEEP_DB = 12.0
+KEEP_NEXT_DB = 8.0
 
 
 @register
@@ -216,11 +219,15 @@ class DeHum(Stage):
         harm = np.arange(1, top + 1, dtype=np.float64)
         res = fit_hum(xd, fs, f0, harm, iterations=LATE_ITERATIONS, psi0=first["psi"], update_phase=False, **kw)
         valid = res["valid"]
-        # which harmonics to subtract: those the spectrum showed, and those standing KEEP_DB over the
+        # which harmonics to subtract: those the spectrum showed, and those standing KEEP_(NEXT_)DB over the
         # leakage the same estimator finds between harmonics (fitting one that is not there only adds error)
         power = np.mean(np.abs(res["amp"][..., valid]) ** 2, axis=-1)                     # [ch, K]
         leak = res["leakage"]
-        keep = [i for i in range(top) if i + 1 in seen or np.any(power[:, i] >= leak[:, i] * 10 ** (KEEP_DB / 10))]
+        keep = []
+        for i in range(top):
+            need = KEEP_NEXT_DB if keep and keep[-1] == i - 1 else KEEP_DB
+            if i + 1 in seen or np.any(power[:, i] >= leak[:, i] * 10 ** (need / 10)):
+                keep.append(i)
         amp = res["amp"][:, keep]
         harm, harms = harm[keep], [i + 1 for i in keep]
         psi = res["psi"]
