@@ -10,7 +10,7 @@ import textwrap
 import numpy as np
 from scipy import signal
 
-from voxpost.dsp.biquad import sosfilt, sosfilt_reference
+from voxpost.dsp.biquad import SERIAL_MAX_SAMPLES, sosfilt, sosfilt_block, sosfilt_reference, sosfilt_serial
 
 
 def _case(seed=0, channels=3, frames=2000, order=6):
@@ -43,6 +43,21 @@ def test_state_carries_across_blocks():
     zi = np.zeros((3, sos.shape[0], 2))
     parts = [sosfilt(sos, np.ascontiguousarray(x[:, i:i + 480]), zi) for i in range(0, x.shape[1], 480)]
     assert np.array_equal(np.concatenate(parts, axis=1), whole)
+
+
+def test_serial_kernel_is_the_parallel_one_bit_for_bit():
+    """The threadless kernel (mono and small blocks) gives the parallel kernel's bits and state,
+    block after block, and equals the NumPy reference."""
+    for channels, frames in ((1, 480), (3, 2000), (2, SERIAL_MAX_SAMPLES)):
+        sos, x = _case(seed=channels, channels=channels, frames=frames)
+        z1, z2, z3 = (np.zeros((channels, sos.shape[0], 2)) for _ in range(3))
+        for i in range(0, frames, 333):
+            blk = np.ascontiguousarray(x[:, i:i + 333])
+            y1, y2 = sosfilt(sos, blk, z1), sosfilt_serial(sos, blk, z2)
+            assert np.array_equal(y1, y2)
+            assert np.array_equal(z1, z2)
+            assert np.array_equal(sosfilt_block(sos, blk, z3), y1)
+        assert np.abs(sosfilt_serial(sos, x, np.zeros_like(z1)) - sosfilt_reference(sos, x, np.zeros_like(z1))).max() < 1e-6
 
 
 def test_cuda_kernel_in_simulator():

@@ -115,35 +115,55 @@ class HopStage(Stage):
         self._reset_state()
         if self.sample_rate is None:
             return
-        self._buf = np.zeros((self.channels, self.history), np.float64)
-        self._buf_start = -self.history          # absolute index of _buf[:, 0]
+        # The channel buffers live in one preallocated float64 store: ``_store[:, :_len]`` is the
+        # buffer (``_store[:, 0]`` at absolute ``_buf_start``), blocks are appended in place and
+        # the history before ``_next - history`` is dropped only when the store is full (one
+        # move every few dozen 10 ms blocks instead of two concatenations and a copy per block).
+        self._store = np.zeros((self.channels, 2 * (self.history + self.hop + self.lookahead) + 8192), np.float64)
+        self._len = self.history
+        self._buf_start = -self.history          # absolute index of _store[:, 0]
         self._next = 0                           # absolute index of the next hop start
-        self._pending = np.zeros((self.channels, self.hop + self.lookahead - 1), np.float32)
+
+    def _make_room(self, frames: int) -> None:
+        """Room for ``frames`` more samples after ``_len``: drop what no hop will read again, and
+        grow the store if that is not enough."""
+        keep_from = max(0, self._next - self.history - self._buf_start)
+        length = self._len - keep_from
+        if keep_from:
+            self._store[:, :length] = self._store[:, keep_from:self._len]
+            self._len, self._buf_start = length, self._buf_start + keep_from
+        if length + frames > self._store.shape[1]:
+            grown = np.zeros((self.channels, 2 * (length + frames)), np.float64)
+            grown[:, :length] = self._store[:, :length]
+            self._store = grown
 
     def process(self, block: np.ndarray) -> np.ndarray:
+        """Append ``block``, run the hops it completes, return the final samples ``hop + lookahead
+        - 1`` behind its end (zeros before time 0), all from the one buffer: the samples before
+        ``_next`` are final, and ``_next`` is never less than that far behind the input."""
         self._require_prepared()
-        block = np.asarray(block, np.float32)
+        if not isinstance(block, np.ndarray) or block.dtype != np.float32:
+            block = np.asarray(block, np.float32)
         frames = block.shape[1]
-        self._buf = np.concatenate([self._buf, block.astype(np.float64)], axis=1)
-        end = self._buf_start + self._buf.shape[1]
-        done = []
+        if self._len + frames > self._store.shape[1]:
+            self._make_room(frames)
+        length = self._len + frames
+        self._store[:, self._len:length] = block
+        self._len = length
+        end = self._buf_start + length
         n = max(0, (end - self.lookahead - self._next) // self.hop)   # whole hops available
         if n:
             start, s = self._next, self._next - self._buf_start
+            buf = self._store[:, :length]
             for c in range(self.channels):
-                self._hops(c, self._buf[c], s, n, start)
+                self._hops(c, buf[c], s, n, start)
             self._next = start + n * self.hop
-            done.append(self._buf[:, s:s + n * self.hop].astype(np.float32))
-        keep_from = self._next - self.history - self._buf_start
-        if keep_from > 0:
-            self._buf = self._buf[:, keep_from:].copy()
-            self._buf_start += keep_from
+        o = length - frames - (self.hop + self.lookahead - 1)
+        out = self._store[:, o:o + frames].astype(np.float32)
         g = self._output_gain()
         if g != 1.0:
-            done = [d * np.float32(g) for d in done]
-        self._pending = np.concatenate([self._pending, *done], axis=1) if done else self._pending
-        out, self._pending = self._pending[:, :frames], self._pending[:, frames:]
-        return np.ascontiguousarray(out, np.float32)
+            out *= np.float32(g)
+        return out
 
 
 @register

@@ -151,8 +151,11 @@ class Denoise(Stage):
             return
         self._stft.reset()
         self._state = spectral.new_state(self.channels, self._stft.bins, self.window // self.hop)
-        # The STFT emits output ``hop`` samples late; pad to the constant 2 * hop - 1.
-        self._pending = np.zeros((self.channels, self.hop - 1), np.float32)
+        # The STFT emits output ``hop`` samples late; pad to the constant 2 * hop - 1. The
+        # samples not yet returned are ``_fifo[:, _head:_tail]``, a preallocated store compacted
+        # when full (not a concatenation and a copy per block).
+        self._fifo = np.zeros((self.channels, 4 * self.window + 8192), np.float32)
+        self._head, self._tail = 0, self.hop - 1
         if self._model is not None:
             self._model.reset()
 
@@ -184,9 +187,27 @@ class Denoise(Stage):
             noise_in, noise_out = spectral.apply_gains(spec, gains, learned, self.g_min, mode, self._state[0])
             self._noise_in += noise_in
             self._noise_out += noise_out
-            self._pending = np.concatenate([self._pending, self._stft.synthesise(spec)], axis=1)
-        out, self._pending = self._pending[:, :frames], self._pending[:, frames:]
-        return np.ascontiguousarray(out)
+            self._push(self._stft.synthesise(spec))
+        head = self._head
+        take = min(frames, self._tail - head)
+        out = self._fifo[:, head:head + take].copy()
+        self._head = head + take
+        return out
+
+    def _push(self, samples: np.ndarray) -> None:
+        """Append synthesised samples to the output FIFO (compacting or growing it when full)."""
+        n = samples.shape[1]
+        if self._tail + n > self._fifo.shape[1]:
+            kept = self._tail - self._head
+            if kept + n > self._fifo.shape[1]:
+                grown = np.zeros((self.channels, 2 * (kept + n)), np.float32)
+                grown[:, :kept] = self._fifo[:, self._head:self._tail]
+                self._fifo = grown
+            else:
+                self._fifo[:, :kept] = self._fifo[:, self._head:self._tail]
+            self._head, self._tail = 0, kept
+        self._fifo[:, self._tail:self._tail + n] = samples
+        self._tail += n
 
     def report(self) -> dict[str, Any]:
         if self._noise_out <= 0.0:

@@ -1,7 +1,8 @@
 """IIR filters as stages: Butterworth high-pass and low-pass, and DC removal.
 
 Coefficients come from :func:`scipy.signal.butter` (second-order sections); the filtering is the
-stateful Numba kernel :func:`voxpost.dsp.biquad.sosfilt`, so block size never changes the output.
+stateful Numba kernel :func:`voxpost.dsp.biquad.sosfilt` (:func:`voxpost.dsp.biquad.sosfilt_block`: its
+threadless twin for mono and small blocks), so block size never changes the output.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from voxpost.dsp.biquad import sosfilt
+from voxpost.dsp.biquad import sosfilt_block
 from voxpost.errors import ParameterError
 from voxpost.stage import Stage, param, register
 
@@ -32,7 +33,7 @@ class _SOSStage(Stage):
 
     def process(self, block: np.ndarray) -> np.ndarray:
         self._require_prepared()
-        return sosfilt(self.sos, np.ascontiguousarray(block, np.float32), self.zi)
+        return sosfilt_block(self.sos, np.ascontiguousarray(block, np.float32), self.zi)
 
     def _check_cutoff(self, cutoff_hz: float) -> None:
         nyquist = self.sample_rate / 2
