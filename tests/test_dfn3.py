@@ -158,3 +158,54 @@ def test_broken_runtime_is_one_clear_error(monkeypatch, tmp_path, capsys, what, 
         monkeypatch.undo()
         for fn in (deepfilter.library, deepfilter.archive, deepfilter._sha256_cached):
             fn.cache_clear()
+
+
+def _babble_and_hiss(corpus, fs: int = 48000) -> tuple[np.ndarray, np.ndarray]:
+    """LJ001-0001 at 5 dB SNR under real-speech babble (the other LJSpeech files) and under hiss."""
+    def mono(name):
+        a = load(corpus / "speech" / name)
+        return resample(a.samples.mean(axis=0), a.sample_rate, fs)
+
+    x = mono("LJ001-0001.wav")
+    others = [mono(f"LJ001-000{i}.wav") for i in (2, 3, 4, 5)]
+    rng = np.random.default_rng(7)
+    babble = noisegen.babble_from(others, x.size / fs, fs, rng, talkers=6)
+    hiss = noisegen.KINDS["hiss"](x.size / fs, fs, rng)
+    return (0.5 * noisegen.mix_at_snr(x, babble, 5.0)).astype(np.float32), \
+        (0.5 * noisegen.mix_at_snr(x, hiss, 5.0)).astype(np.float32)
+
+
+def _render(x: np.ndarray, **kw) -> tuple[np.ndarray, dict]:
+    from voxpost.stage import Chain
+
+    st = Denoise(engine="dfn3", strength=1.0, segment_s=30.0, **kw)
+    out = Chain([st]).render(Audio(x[np.newaxis, :], 48000)).samples[0]
+    return out, st.report()
+
+
+def test_crosstalk_limit_keeps_babble_at_the_limit_and_leaves_hiss_alone(corpus):
+    """Babble: what the model removed is speech to the VAD, so the output keeps it 25 dB down
+    (out = full + 10^(-25/20) (in - full) past the ramp); hiss: not speech, output bit-exact."""
+    if corpus is None:
+        pytest.skip("needs the corpus (real speech for the babble)")
+    babble, hiss = _babble_and_hiss(corpus)
+    full, _ = _render(babble)
+    lim, rep = _render(babble, crosstalk_limit_db=25.0)
+    assert rep["crosstalk_segments"] == "1 of 1"
+    d = 10 ** (-25 / 20)
+    k = int(0.5 * 48000)        # the share ramps in over the first 0.5 s
+    want = full[k:] + d * (babble[k:] - full[k:])
+    assert _db(lim[k:] - want, want) < -60
+    assert np.max(np.abs(lim[:k] - full[:k])) <= d * np.max(np.abs(babble[:k] - full[:k])) + 1e-6
+    full_h, _ = _render(hiss)
+    lim_h, rep_h = _render(hiss, crosstalk_limit_db=25.0)
+    assert rep_h["crosstalk_segments"] == "0 of 1"
+    assert np.array_equal(full_h, lim_h)
+
+
+def test_crosstalk_limit_needs_the_offline_dfn3_path():
+    from voxpost.errors import ParameterError
+
+    for kw in ({"engine": "dsp"}, {"engine": "dfn3", "segment_s": 0.0}):
+        with pytest.raises(ParameterError, match="crosstalk_limit_db needs engine = 'dfn3' and segment_s > 0"):
+            Denoise(crosstalk_limit_db=25.0, **kw)

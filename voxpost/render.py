@@ -59,23 +59,34 @@ def render_file(src: str | os.PathLike, dst: str | os.PathLike, chain: Chain, *,
         with AudioWriter(dst, sample_rate=out_rate, channels=channels, subtype=subtype or reader.native_subtype,
                          bext=bext, ixml=reader.ixml, overwrite=overwrite, protect=[src, *protect]) as writer:
             total = _scaled(reader.frames, in_rate, out_rate)
-            first = next((i for i, s in enumerate(chain.stages) if s.needs_analysis), None)
+            analysers = [i for i, s in enumerate(chain.stages) if s.needs_analysis]
             with ExitStack() as cleanup:
                 source, tail, halves = (lambda: reader.blocks(block_frames)), chain, 1
-                if not live and first is not None:
-                    # Spill what the stages before the analysing one make to a float WAV beside
-                    # the output, once: the analysis passes and the final pass then read it
-                    # instead of re-running those stages (flat memory, one run of each stage).
-                    spill = Path(cleanup.enter_context(tempfile.TemporaryDirectory(
-                        prefix=".voxpost-", dir=Path(dst).parent))) / "head.wav"
-                    head, tail, halves = Chain(chain.stages[:first]), Chain(chain.stages[first:]), 2
-                    head.prepare(in_rate, channels)
-                    with AudioWriter(spill, sample_rate=in_rate, channels=channels, subtype="FLOAT") as w:
-                        for block in head.stream(reader.blocks(block_frames)):
-                            w.write(block)
-                            if progress is not None and total:
-                                progress(_scaled(w.frames, in_rate, out_rate) // 2, total)
-                    source = lambda: _read_blocks(spill, block_frames)  # noqa: E731
+                if not live and analysers:
+                    # Spill what the stages before each analysing one make to a float WAV beside
+                    # the output, once: the analysis passes and the next stages then read it
+                    # instead of re-running those stages (flat memory, one run of each stage;
+                    # a stage at the start of a run is analysed on what the last spill holds).
+                    # Only the latest spill is kept.
+                    spill_dir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(
+                        prefix=".voxpost-", dir=Path(dst).parent)))
+                    start, cuts = 0, [a for a in analysers if a > 0]
+                    halves = len(cuts) + 1
+                    for k, cut in enumerate(cuts):
+                        head = Chain(chain.stages[start:cut])
+                        head.prepare(in_rate, channels)
+                        head.analyse_with(source)
+                        spill = spill_dir / f"head{k}.wav"
+                        with AudioWriter(spill, sample_rate=in_rate, channels=channels, subtype="FLOAT") as w:
+                            for block in head.stream(source()):
+                                w.write(block)
+                                if progress is not None and total:
+                                    progress((k * total + _scaled(w.frames, in_rate, out_rate)) // halves, total)
+                        if k:
+                            (spill_dir / f"head{k - 1}.wav").unlink()
+                        source = lambda spill=spill: _read_blocks(spill, block_frames)  # noqa: E731
+                        start = cut
+                    tail = Chain(chain.stages[start:])
                     tail.prepare(in_rate, channels)
                 if not live:
                     tail.analyse_with(source)
@@ -87,7 +98,7 @@ def render_file(src: str | os.PathLike, dst: str | os.PathLike, chain: Chain, *,
                     writer.write(block)
                     done += block.shape[1]
                     if progress is not None:
-                        progress(done if halves == 1 or not total else total // 2 + done // 2, total)
+                        progress(done if halves == 1 or not total else ((halves - 1) * total + done) // halves, total)
             frames_out, out_subtype = writer.frames, writer.subtype
         seconds = time.perf_counter() - started
         duration = reader.frames / in_rate if reader.frames else 0.0

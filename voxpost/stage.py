@@ -203,10 +203,13 @@ class Chain(Stage):
         (``analyse_source``, e.g. integrated loudness with its trial passes) gets a re-readable
         source instead of one pass of blocks, so it need not hold the programme in memory.
         """
+        self._require_prepared()
         for i, stage in enumerate(self.stages):
             if stage.needs_analysis:
+                # the stages before are prepared already (and an analysing one among them has
+                # learnt its pass): prepare() again would make it forget
                 before = Chain(self.stages[:i])
-                before.prepare(self.sample_rate, self.channels)
+                before.sample_rate, before.channels, before._tail = self.sample_rate, self.channels, None
                 if hasattr(stage, "analyse_source"):
                     stage.analyse_source(lambda before=before: before.stream(source()))
                 else:

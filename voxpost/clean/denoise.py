@@ -78,11 +78,17 @@ class Denoise(Stage):
                                     help="dfn3: DeepFilterNet's post-filter (0 = off; upstream suggests up to 0.05)")
     segment_s: float = param(0.0, min=0.0, max=600.0,
                              help="dfn3: 0 streams frame by frame (C API); > 0 runs ONNX over segments this long (offline)")
+    crosstalk_limit_db: float = param(0.0, min=0.0, max=60.0,
+                                      help="dfn3 offline (segment_s > 0): attenuation limit on segments where what the "
+                                           "model removes is itself speech (babble, crosstalk), dB; 0 = off")
 
     def __post_init__(self) -> None:
         super().__post_init__()
         self._net = None
         self._dfn = None
+        if self.crosstalk_limit_db > 0 and (self.engine != "dfn3" or self.segment_s <= 0):
+            raise ParameterError("denoise: crosstalk_limit_db needs engine = 'dfn3' and segment_s > 0 (it decides "
+                                 f"per offline segment); got engine {self.engine!r}, segment_s {self.segment_s:g}")
         if self.model_path and self.engine != "dsp":     # a bad checkpoint is named now, not at prepare
             from voxpost.clean import denoise_model
 
@@ -105,7 +111,8 @@ class Denoise(Stage):
             from voxpost.clean.dfn3 import DFN3Stream
 
             self._dfn = DFN3Stream(self.sample_rate, self.channels, atten_lim_db=self.atten_lim_db,
-                                   post_filter_beta=self.post_filter_beta, segment_s=self.segment_s)
+                                   post_filter_beta=self.post_filter_beta, segment_s=self.segment_s,
+                                   crosstalk_limit_db=self.crosstalk_limit_db)
             self.reset()
             return
         self.window = max(8, int(round(self.window_ms * 1e-3 * sample_rate)))
@@ -210,6 +217,10 @@ class Denoise(Stage):
         self._tail += n
 
     def report(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        ct = getattr(getattr(self._dfn, "engine", None), "crosstalk", None)
+        if ct is not None:
+            out["crosstalk_segments"] = f"{sum(ct.decisions)} of {len(ct.decisions)}"
         if self._noise_out <= 0.0:
-            return {"noise_reduction_db": 0.0}
-        return {"noise_reduction_db": round(10 * math.log10(self._noise_in / self._noise_out), 1)}
+            return {"noise_reduction_db": 0.0, **out}
+        return {"noise_reduction_db": round(10 * math.log10(self._noise_in / self._noise_out), 1), **out}

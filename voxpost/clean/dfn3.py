@@ -108,7 +108,8 @@ class DFN3Stream:
     """DeepFilterNet3 over ``[channels, n]`` float32 blocks at ``sample_rate``; same frames out."""
 
     def __init__(self, sample_rate: int, channels: int, *, atten_lim_db: float = 100.0, post_filter_beta: float = 0.0,
-                 segment_s: float = 0.0, context_s: float = 5.0, threads: int = 1) -> None:
+                 segment_s: float = 0.0, context_s: float = 5.0, threads: int = 1,
+                 crosstalk_limit_db: float = 0.0) -> None:
         self.sample_rate, self.channels = int(sample_rate), int(channels)
         if segment_s > 0:
             from voxpost.clean.dfn3_onnx import SegmentEngine
@@ -116,7 +117,8 @@ class DFN3Stream:
             hop = 480
             self.engine = SegmentEngine(channels, atten_lim_db=atten_lim_db, post_filter_beta=post_filter_beta,
                                         segment_frames=max(1, round(segment_s * RATE / hop)),
-                                        context_frames=max(0, round(context_s * RATE / hop)), threads=threads)
+                                        context_frames=max(0, round(context_s * RATE / hop)), threads=threads,
+                                        crosstalk_limit_db=crosstalk_limit_db)
             self.engine.holdback = self.engine.segment * self.engine.hop - 1
         else:
             self.engine = FrameEngine(channels, atten_lim_db=atten_lim_db, post_filter_beta=post_filter_beta)

@@ -95,7 +95,8 @@ class SegmentEngine:
     """
 
     def __init__(self, channels: int, *, atten_lim_db: float = 100.0, post_filter_beta: float = 0.0,
-                 segment_frames: int = 1000, context_frames: int = 300, threads: int = 1) -> None:
+                 segment_frames: int = 1000, context_frames: int = 300, threads: int = 1,
+                 crosstalk_limit_db: float = 0.0) -> None:
         arc = deepfilter.archive()
         self.sr, self.fft, self.hop = arc.df_int("sr"), arc.df_int("fft_size"), arc.df_int("hop_size")
         self.nb_df, self.order = arc.df_int("nb_df"), arc.df_int("df_order")
@@ -111,6 +112,7 @@ class SegmentEngine:
         self.channels, self.segment, self.context = int(channels), int(segment_frames), int(context_frames)
         self.set_atten_lim(atten_lim_db)
         self.beta = float(post_filter_beta)
+        self.crosstalk = Crosstalk(crosstalk_limit_db) if crosstalk_limit_db > 0 else None
         self.reset()
 
     @property
@@ -132,6 +134,9 @@ class SegmentEngine:
         self._spec = np.zeros((ch, self.order - 1, self.fft // 2 + 1), np.complex64)  # frames t-4..t-1
         self._ferb = [np.zeros((0, nb), np.float32) for _ in range(ch)]        # context, per channel
         self._fspec = [np.zeros((0, self.nb_df), np.complex64) for _ in range(ch)]
+        self._dry = np.zeros((ch, self.delay_samples), np.float32)            # input, as late as the output
+        if self.crosstalk is not None:
+            self.crosstalk.reset()
 
     def push(self, block: np.ndarray) -> np.ndarray:
         self._in = np.concatenate([self._in, np.asarray(block, np.float32)], axis=1)
@@ -153,7 +158,12 @@ class SegmentEngine:
 
     # -- one segment -------------------------------------------------------------------------
     def _run(self, x: np.ndarray) -> np.ndarray:
-        return np.stack([self._channel(c, x[c]) for c in range(self.channels)])
+        y = np.stack([self._channel(c, x[c]) for c in range(self.channels)])
+        if self.crosstalk is None:
+            return y
+        dry = np.concatenate([self._dry, x], axis=1)
+        self._dry = dry[:, dry.shape[1] - self.delay_samples:]
+        return self.crosstalk.apply(y, dry[:, :x.shape[1]], self.sr)
 
     def _channel(self, c: int, x: np.ndarray) -> np.ndarray:
         hop, t = self.hop, x.size // self.hop
@@ -212,6 +222,68 @@ class SegmentEngine:
         coefs = coefs[0, -t:].reshape(t, self.nb_df, self.order, 2)
         return (lsnr[0, -t:, 0], m[0, 0, -t:],
                 (coefs[..., 0] + 1j * coefs[..., 1]).astype(np.complex64))
+
+
+class Crosstalk:
+    """An attenuation limit for segments where what the model removes is itself speech.
+
+    On babble and crosstalk DeepFilterNet3 takes the other voices away completely, and with them
+    part of the wanted voice: in ``benchmarks/clean.py`` its STOI on babble falls below the noisy
+    input's. For each segment the removed part ``r = input - output`` (channels mixed, at 16 kHz,
+    normalised) goes through Silero VAD; when its mean speech probability is at least
+    :attr:`SPEECH_PROB` and the segment's output stands less than :attr:`SNR_MAX_DB` over ``r``
+    (over that the model removed little and the dry share would only add noise), the segment keeps
+    ``limit_db`` below its output of that removed part (the C API's attenuation limit, a wet/dry mix;
+    mixing in the time domain is the same mix, the synthesis being linear). The share moves from one
+    segment's value to the next over :attr:`RAMP_S`. Stationary noise (hiss, hum, traffic) and
+    sirens are not speech to the VAD and keep the model's full reduction.
+    """
+
+    SPEECH_PROB = 0.7
+    SNR_MAX_DB = 12.0
+    RAMP_S = 0.5
+    RMS = 0.05
+
+    def __init__(self, limit_db: float) -> None:
+        self.share = float(10 ** (-abs(float(limit_db)) / 20))
+        self.decisions: list[bool] = []
+        self._vad = None
+        self.reset()
+
+    def reset(self) -> None:
+        self._d = 0.0
+        self.decisions = []
+
+    def speechlike(self, removed: np.ndarray, kept: np.ndarray, rate: int) -> bool:
+        """Whether a segment's removed part (mono) is speech the limit should keep."""
+        from voxpost.resample import resample
+        from voxpost.speech.vad import FRAME, RATE, VoiceActivity
+
+        er, ek = float(np.dot(removed, removed)), float(np.dot(kept, kept))
+        if er <= 1e-10 * max(1, removed.size) or 10 * np.log10((ek + 1e-20) / er) >= self.SNR_MAX_DB:
+            return False
+        r16 = resample(removed.astype(np.float32), rate, RATE)
+        r16 *= np.float32(self.RMS / (np.sqrt(np.mean(r16.astype(np.float64) ** 2)) + 1e-12))
+        if self._vad is None:
+            self._vad = VoiceActivity()
+        self._vad.reset()
+        probs = self._vad.probabilities(np.concatenate([r16, np.zeros(-r16.size % FRAME, np.float32)]))
+        return bool(probs.size and float(np.mean(probs)) >= self.SPEECH_PROB)
+
+    def apply(self, out: np.ndarray, dry: np.ndarray, rate: int) -> np.ndarray:
+        """``out + share * (dry - out)`` for this segment, the share ramped from the last one's."""
+        removed = dry - out
+        on = self.speechlike(removed.mean(axis=0), out.mean(axis=0), rate)
+        self.decisions.append(on)
+        d = self.share if on else 0.0
+        if d == 0.0 and self._d == 0.0:
+            return out
+        n = out.shape[1]
+        ramp = np.full(n, d, np.float32)
+        k = min(n, int(self.RAMP_S * rate))
+        ramp[:k] = np.linspace(self._d, d, k, endpoint=False, dtype=np.float32) if k else ramp[:k]
+        self._d = d
+        return (out + ramp * removed).astype(np.float32)
 
 
 def _smooth(x: np.ndarray, state: np.ndarray, a: np.float32) -> tuple[np.ndarray, np.ndarray]:
