@@ -4,9 +4,10 @@ Two modes (``mode``):
 
 ``"offline"`` (default, two-pass: ``needs_analysis``)
     The first pass (:meth:`DeHum.analyse`, run by ``Chain.render`` / ``render_file``) hears the
-    whole programme, the second subtracts a hum model fitted to all of it:
+    whole programme, region by region (``REGION_S``, see below), the second subtracts the hum
+    model fitted to each region:
 
-    1. **Detect** on the whole programme (the channel mix; spectra of up to ``DETECT_SEGMENT_S``
+    1. **Detect** on the region (the channel mix; spectra of up to ``DETECT_SEGMENT_S``
        averaged): around every multiple of 50 and 60 Hz the highest peak within +-1 Hz (times the
        harmonic number) against the median of the spectrum around it (:func:`detect_hum`); a
        family needs two harmonics ``threshold_db`` over it (or a very strong fundamental). No hum:
@@ -24,7 +25,18 @@ Two modes (``mode``):
     3. **Subtract** (:func:`voxpost.dsp.humfit.hum_synth`, Numba) the model at each sample's absolute
        position: zero latency, and any block size gives the same output.
 
-    The first pass keeps the programme in memory (float32).
+    **Regions.** A programme up to 1.5 ``REGION_S`` (90 s) is one region, fitted whole. A longer one
+    is cut every ``REGION_S`` = 60 s (a last piece under 30 s joins the region before); each region
+    is detected on its own span (so hum present in some minutes only is found there, and a region
+    without it passes through bit-exactly) and fitted over that span plus ``REGION_PAD_S`` either
+    side; adjacent regions' hum models are crossfaded (raised cosine, gains summing to one: both
+    estimate the same hum, so a hum that goes on has no step) over ``REGION_FADE_S`` centred on
+    their boundary, where a region without hum next to one with it fades the model in or out. 60 s:
+    the detector averages six or more 10 s spectra and the level smoother (``amplitude_hz`` 0.1 Hz)
+    sees several of its time constants, as on a whole file of the benchmarks (2-60 s), while a hum
+    that comes and goes with the takes is localised to a minute. The first pass streams: it holds
+    at most 1.5 regions plus the pads and a block (about 100 s; flat memory whatever the length)
+    and keeps only the fits (frame-rate arrays).
 
 ``"short_term"`` (live, causal, zero latency; also what ``process`` does on an offline stage that
 was never analysed, and what ``render --live`` switches to)
@@ -35,8 +47,11 @@ was never analysed, and what ``render --live`` switches to)
     weights adapt with ``bandwidth_hz``. Much weaker under speech than the offline fit (the PLL and
     the weights are pulled by speech energy at the harmonics): see benchmarks/results/dehum.md.
 
-After processing, ``detected_hz``, ``hum_hz`` (the fundamental at the current position),
-``harmonics_used`` and ``hum_reduction_db`` (an estimate: hum power subtracted over the hum power
+After processing, ``detected_hz`` (offline, several regions: the length-weighted mean over the
+regions with hum), ``hum_hz`` (the fundamental at the current position; offline, in a region
+without hum: the median over the nearest region with it), ``hum_regions`` in the report (``"k of
+n"``, several regions only), ``harmonics_used`` (offline, several regions: their union)
+and ``hum_reduction_db`` (an estimate: hum power subtracted over the hum power
 still measured at the harmonics, live; over the error the estimator makes between the harmonics,
 where there is no hum, offline: :func:`voxpost.dsp.humfit.probe_leakage`) are available for a report.
 """
@@ -88,13 +103,13 @@ REGION_PAD_S = 3.0
 class DeHum(Stage):
     """Mains-hum removal under speech, zero latency: offline a speech-weighted harmonic fit with one
     shared phase track (two-pass), live a PLL-tracked adaptive canceller (see the module docstring;
-    figures in benchmarks/results/dehum.md). Not used by any preset yet.
+    figures in benchmarks/results/dehum.md). Offline, a long programme is fitted in 60 s regions.
     """
 
     kind: ClassVar[str] = "dehum"
     description: ClassVar[str] = "Mains hum removal (50/60 Hz + harmonics) by adaptive cancellation."
     mode: str = param("offline", choices=("offline", "short_term"),
-                      help="offline: two-pass fit over the whole file; short_term: live, causal (weaker)")
+                      help="offline: two-pass fit (whole file; 60 s regions on a long one); short_term: live, causal (weaker)")
     mains_hz: float = param(0.0, choices=(0.0, 50.0, 60.0), help="mains frequency; 0 = auto-detect 50 vs 60")
     harmonics: int = param(10, min=1, max=40, help="highest harmonic cancelled (capped below Nyquist)")
     phase_hz: float = param(0.5, min=0.02, max=5.0,
@@ -145,7 +160,8 @@ class DeHum(Stage):
 
         def fit_region(lo: int, hi: int, end: int) -> None:
             origin = max(0, lo - pad)
-            fit = self._fit_offline(span(origin, min(end, hi + pad)))
+            # detected on the region itself (hum in the pad belongs to the neighbour), fitted over the pad too
+            fit = self._fit_offline(span(origin, min(end, hi + pad)), (lo - origin, hi - origin))
             regions.append({"lo": lo, "hi": hi, "origin": origin, "fit": fit})
 
         for b in blocks:
@@ -218,17 +234,20 @@ class DeHum(Stage):
         if not self.active:
             return 0.0
         if self._fit is not None:
-            # the region at the current position, else the nearest one with hum (the last before it first)
+            # at the current position; where that region has none, the median over the nearest region
+            # with hum (the last before it first; a hum's track is weak at its own ends)
             at = [i for i, r in enumerate(self._regions) if r["lo"] <= self._pos < r["hi"]]
             i = at[0] if at else len(self._regions) - 1
-            hum = [j for j, r in enumerate(self._regions) if r["fit"]["active"]]
-            if i not in hum:
-                i = max([j for j in hum if j < i], default=min(hum))
             reg = self._regions[i]
+            if reg["fit"]["active"]:
+                fit = reg["fit"]
+                pos = min(max(self._pos, reg["lo"]), reg["hi"]) - reg["origin"]
+                return float(fit["freq"][min(pos // fit["hop"], fit["freq"].size - 1)])
+            hum = [j for j, r in enumerate(self._regions) if r["fit"]["active"]]
+            reg = self._regions[max([j for j in hum if j < i], default=min(hum))]
             fit = reg["fit"]
-            pos = min(max(self._pos, reg["lo"]), reg["hi"]) - reg["origin"]
-            m = min(pos // fit["hop"], fit["freq"].size - 1)
-            return float(fit["freq"][m])
+            core = slice((reg["lo"] - reg["origin"]) // fit["hop"], (reg["hi"] - reg["origin"]) // fit["hop"] + 1)
+            return float(np.median(fit["freq"][core]))
         return float(np.mean(self._osc[:, 1]) * self.sample_rate / (2 * math.pi))
 
     @property
@@ -308,13 +327,14 @@ class DeHum(Stage):
                 "reduction_db": 10 * math.log10(est / max(err, est * 1e-12)) if est > 1e-30 else 0.0,
                 "regions_active": len(hum)}
 
-    def _fit_offline(self, x: np.ndarray) -> dict:
-        """Detect and fit the whole programme ``x`` (see the module docstring)."""
+    def _fit_offline(self, x: np.ndarray, detect: tuple[int, int] | None = None) -> dict:
+        """Detect (on ``x[:, detect[0]:detect[1]]``, all of it by default) and fit ``x`` (see the module docstring)."""
         fs = self.sample_rate
         none = {"active": False, "f0": None, "harmonics": []}
         if x.shape[1] < MIN_OFFLINE_S * fs or not np.any(x):
             return none
-        f0, harms = detect_hum(x.mean(axis=0), fs, mains_hz=self.mains_hz, harmonics=self.harmonics,
+        mono = x.mean(axis=0) if detect is None else x[:, detect[0]:detect[1]].mean(axis=0)
+        f0, harms = detect_hum(mono, fs, mains_hz=self.mains_hz, harmonics=self.harmonics,
                                threshold_db=self.threshold_db, segment_s=DETECT_SEGMENT_S)
         if f0 is None or not harms:
             return none
