@@ -4,9 +4,10 @@ Two modes (``mode``):
 
 ``"offline"`` (default, two-pass: ``needs_analysis``)
     The first pass (:meth:`DeHum.analyse`, run by ``Chain.render`` / ``render_file``) hears the
-    whole programme, the second subtracts a hum model fitted to all of it:
+    whole programme, region by region (``REGION_S``, see below), the second subtracts the hum
+    model fitted to each region:
 
-    1. **Detect** on the whole programme (the channel mix; spectra of up to ``DETECT_SEGMENT_S``
+    1. **Detect** on the region (the channel mix; spectra of up to ``DETECT_SEGMENT_S``
        averaged): around every multiple of 50 and 60 Hz the highest peak within +-1 Hz (times the
        harmonic number) against the median of the spectrum around it (:func:`detect_hum`); a
        family needs two harmonics ``threshold_db`` over it (or a very strong fundamental). No hum:
@@ -24,7 +25,18 @@ Two modes (``mode``):
     3. **Subtract** (:func:`voxpost.dsp.humfit.hum_synth`, Numba) the model at each sample's absolute
        position: zero latency, and any block size gives the same output.
 
-    The first pass keeps the programme in memory (float32).
+    **Regions.** A programme up to 1.5 ``REGION_S`` (90 s) is one region, fitted whole. A longer one
+    is cut every ``REGION_S`` = 60 s (a last piece under 30 s joins the region before); each region
+    is detected on its own span (so hum present in some minutes only is found there, and a region
+    without it passes through bit-exactly) and fitted over that span plus ``REGION_PAD_S`` either
+    side; adjacent regions' hum models are crossfaded (raised cosine, gains summing to one: both
+    estimate the same hum, so a hum that goes on has no step) over ``REGION_FADE_S`` centred on
+    their boundary, where a region without hum next to one with it fades the model in or out. 60 s:
+    the detector averages six or more 10 s spectra and the level smoother (``amplitude_hz`` 0.1 Hz)
+    sees several of its time constants, as on a whole file of the benchmarks (2-60 s), while a hum
+    that comes and goes with the takes is localised to a minute. The first pass streams: it holds
+    at most 1.5 regions plus the pads and a block (about 100 s; flat memory whatever the length)
+    and keeps only the fits (frame-rate arrays).
 
 ``"short_term"`` (live, causal, zero latency; also what ``process`` does on an offline stage that
 was never analysed, and what ``render --live`` switches to)
@@ -35,8 +47,11 @@ was never analysed, and what ``render --live`` switches to)
     weights adapt with ``bandwidth_hz``. Much weaker under speech than the offline fit (the PLL and
     the weights are pulled by speech energy at the harmonics): see benchmarks/results/dehum.md.
 
-After processing, ``detected_hz``, ``hum_hz`` (the fundamental at the current position),
-``harmonics_used`` and ``hum_reduction_db`` (an estimate: hum power subtracted over the hum power
+After processing, ``detected_hz`` (offline, several regions: the length-weighted mean over the
+regions with hum), ``hum_hz`` (the fundamental at the current position; offline, in a region
+without hum: the median over the nearest region with it), ``hum_regions`` in the report (``"k of
+n"``, several regions only), ``harmonics_used`` (offline, several regions: their union)
+and ``hum_reduction_db`` (an estimate: hum power subtracted over the hum power
 still measured at the harmonics, live; over the error the estimator makes between the harmonics,
 where there is no hum, offline: :func:`voxpost.dsp.humfit.probe_leakage`) are available for a report.
 """
@@ -76,19 +91,25 @@ LATE_ITERATIONS = 3
 #: fundamental up; a lone one higher up is more often a speech harmonic on a short file).
 KEEP_DB = 12.0
 KEEP_NEXT_DB = 8.0
+#: Offline regions: length (a last one shorter than half of it joins the one before), the crossfade
+#: between adjacent regions' hum models (centred on their boundary) and how far each region's fit
+#: reaches past its edges (past the crossfade: the estimates are weaker at a fit's ends), s.
+REGION_S = 60.0
+REGION_FADE_S = 2.0
+REGION_PAD_S = 3.0
 
 
 @register
 class DeHum(Stage):
     """Mains-hum removal under speech, zero latency: offline a speech-weighted harmonic fit with one
     shared phase track (two-pass), live a PLL-tracked adaptive canceller (see the module docstring;
-    figures in benchmarks/results/dehum.md). Not used by any preset yet.
+    figures in benchmarks/results/dehum.md). Offline, a long programme is fitted in 60 s regions.
     """
 
     kind: ClassVar[str] = "dehum"
     description: ClassVar[str] = "Mains hum removal (50/60 Hz + harmonics) by adaptive cancellation."
     mode: str = param("offline", choices=("offline", "short_term"),
-                      help="offline: two-pass fit over the whole file; short_term: live, causal (weaker)")
+                      help="offline: two-pass fit (whole file; 60 s regions on a long one); short_term: live, causal (weaker)")
     mains_hz: float = param(0.0, choices=(0.0, 50.0, 60.0), help="mains frequency; 0 = auto-detect 50 vs 60")
     harmonics: int = param(10, min=1, max=40, help="highest harmonic cancelled (capped below Nyquist)")
     phase_hz: float = param(0.5, min=0.02, max=5.0,
@@ -110,20 +131,66 @@ class DeHum(Stage):
 
     def prepare(self, sample_rate: int, channels: int) -> None:
         self._fit: dict | None = None      # a new programme: forget the offline fit
+        self._regions: list[dict] = []
         super().prepare(sample_rate, channels)
+        self._fade_half = max(1, int(round(0.5 * REGION_FADE_S * self.sample_rate)))
 
     def analyse(self, blocks: Iterable[np.ndarray]) -> None:
-        """Offline first pass: detect the hum on the whole programme and fit its model."""
+        """Offline first pass, streamed: the programme is cut into regions of ``REGION_S`` (a short
+        last one joins the one before) and each is detected and fitted on its own, over its span
+        plus ``REGION_PAD_S`` either side; only the fits (frame-rate arrays) are kept. A programme
+        of one region is fitted whole, as a single fit always was."""
         self._require_prepared()
-        parts = [np.asarray(b, np.float32) for b in blocks]
-        x = np.concatenate(parts, axis=1) if parts else np.zeros((self.channels, 0), np.float32)
-        self._fit = self._fit_offline(x)
+        fs = self.sample_rate
+        size = max(1, int(round(REGION_S * fs)))
+        pad = int(round(REGION_PAD_S * fs))
+        parts: list[np.ndarray] = []        # the blocks held, the first starting at ``held``
+        held = seen = cut = 0               # held from, seen up to, next region's start
+        regions: list[dict] = []
+
+        def span(lo: int, hi: int) -> np.ndarray:
+            nonlocal parts, held
+            own = len(parts) != 1              # a concatenation of ours, not the caller's block
+            x = np.concatenate(parts, axis=1) if own else parts[0]
+            out = x[:, lo - held:hi - held]
+            keep = max(hi - 2 * pad, lo) - held      # the next region's span starts there at the earliest
+            rest = x[:, keep:]
+            parts, held = ([rest.copy() if own else rest] if rest.shape[1] else []), held + keep
+            return out
+
+        def fit_region(lo: int, hi: int, end: int) -> None:
+            origin = max(0, lo - pad)
+            # detected on the region itself (hum in the pad belongs to the neighbour), fitted over the pad too
+            fit = self._fit_offline(span(origin, min(end, hi + pad)), (lo - origin, hi - origin))
+            regions.append({"lo": lo, "hi": hi, "origin": origin, "fit": fit})
+
+        for b in blocks:
+            b = np.asarray(b, np.float32)
+            if not b.shape[1]:
+                continue
+            parts.append(b)
+            seen += b.shape[1]
+            while seen >= cut + size + size // 2:            # the region after this one is whole
+                fit_region(cut, cut + size, seen)
+                cut += size
+        if not regions:
+            x = np.concatenate(parts, axis=1) if parts else np.zeros((self.channels, 0), np.float32)
+            parts = []
+            self._regions = [{"lo": 0, "hi": seen, "origin": 0, "fit": self._fit_offline(x)}]
+        else:
+            fit_region(cut, seen, seen)
+            self._regions = regions
+        parts = []
+        self._fit = self._summary(self._regions)
         self.reset()
 
     def report(self) -> dict:
         if not self.active:
             return {"hum_hz": None, "hum_reduction_db": 0.0}
-        return {"hum_hz": round(float(self.hum_hz), 3), "hum_reduction_db": round(float(self.hum_reduction_db), 1)}
+        out = {"hum_hz": round(float(self.hum_hz), 3), "hum_reduction_db": round(float(self.hum_reduction_db), 1)}
+        if self._fit is not None and len(self._regions) > 1:
+            out["hum_regions"] = f"{self._fit['regions_active']} of {len(self._regions)}"
+        return out
 
     def reset(self) -> None:
         self._pos = 0
@@ -167,9 +234,20 @@ class DeHum(Stage):
         if not self.active:
             return 0.0
         if self._fit is not None:
-            fit = self._fit
-            m = min(self._pos // fit["hop"], fit["freq"].size - 1)
-            return float(fit["freq"][m])
+            # at the current position; where that region has none, the median over the nearest region
+            # with hum (the last before it first; a hum's track is weak at its own ends)
+            at = [i for i, r in enumerate(self._regions) if r["lo"] <= self._pos < r["hi"]]
+            i = at[0] if at else len(self._regions) - 1
+            reg = self._regions[i]
+            if reg["fit"]["active"]:
+                fit = reg["fit"]
+                pos = min(max(self._pos, reg["lo"]), reg["hi"]) - reg["origin"]
+                return float(fit["freq"][min(pos // fit["hop"], fit["freq"].size - 1)])
+            hum = [j for j, r in enumerate(self._regions) if r["fit"]["active"]]
+            reg = self._regions[max([j for j in hum if j < i], default=min(hum))]
+            fit = reg["fit"]
+            core = slice((reg["lo"] - reg["origin"]) // fit["hop"], (reg["hi"] - reg["origin"]) // fit["hop"] + 1)
+            return float(np.median(fit["freq"][core]))
         return float(np.mean(self._osc[:, 1]) * self.sample_rate / (2 * math.pi))
 
     @property
@@ -189,18 +267,74 @@ class DeHum(Stage):
     def _subtract(self, block: np.ndarray) -> np.ndarray:
         start = self._pos
         self._pos += block.shape[1]
-        fit = self._fit
-        if not fit["active"] or not block.shape[1]:
+        if not self._fit["active"] or not block.shape[1]:
             return block.copy()
-        return hum_synth(block, start, fit["hop"], fit["omega"], fit["harm"], fit["psi"], fit["amp_re"], fit["amp_im"])
+        regions = self._regions
+        if len(regions) == 1:
+            return self._synth(block, start, regions[0])
+        end = start + block.shape[1]
+        half = self._fade_half
+        out = []
+        for i, reg in enumerate(regions):
+            # region i alone between the crossfades around its edges; a crossfade into region i
+            # centred on its start
+            lo = reg["lo"] + half if i else 0
+            hi = reg["hi"] - half if i < len(regions) - 1 else end
+            if i:
+                a, b = max(start, reg["lo"] - half), min(end, lo)
+                if a < b:
+                    out.append(self._crossfade(block[:, a - start:b - start], a, regions[i - 1], reg))
+            a, b = max(start, lo), min(end, hi)
+            if a < b:
+                out.append(self._synth(block[:, a - start:b - start], a, reg))
+        return out[0] if len(out) == 1 else np.concatenate(out, axis=1)
 
-    def _fit_offline(self, x: np.ndarray) -> dict:
-        """Detect and fit the whole programme ``x`` (see the module docstring)."""
+    @staticmethod
+    def _synth(x: np.ndarray, start: int, reg: dict) -> np.ndarray:
+        """``x`` (first sample at ``start``) minus region ``reg``'s hum model (a copy where it has none)."""
+        fit = reg["fit"]
+        if not fit["active"]:
+            return x.copy()
+        return hum_synth(np.ascontiguousarray(x), start - reg["origin"], fit["hop"], fit["omega"], fit["harm"],
+                         fit["psi"], fit["amp_re"], fit["amp_im"])
+
+    def _crossfade(self, x: np.ndarray, start: int, left: dict, right: dict) -> np.ndarray:
+        """``x`` minus the hum models of two adjacent regions, crossfaded (raised cosine, gains
+        summing to one: both estimate the same hum) over ``REGION_FADE_S`` centred on their boundary."""
+        if not (left["fit"]["active"] or right["fit"]["active"]):
+            return x.copy()
+        zero = np.zeros_like(x)
+        hum_l = -self._synth(zero, start, left).astype(np.float64)
+        hum_r = -self._synth(zero, start, right).astype(np.float64)
+        half = self._fade_half
+        t = (np.arange(start, start + x.shape[1]) - (right["lo"] - half) + 0.5) / (2 * half)
+        g = 0.5 - 0.5 * np.cos(math.pi * np.clip(t, 0.0, 1.0))
+        return (x.astype(np.float64) - hum_l - g * (hum_r - hum_l)).astype(np.float32)
+
+    @staticmethod
+    def _summary(regions: list[dict]) -> dict:
+        """What the report and ``reset`` need from the regions' fits (one region: its own fit)."""
+        if len(regions) == 1:
+            return dict(regions[0]["fit"], regions_active=int(regions[0]["fit"]["active"]))
+        hum = [r for r in regions if r["fit"]["active"]]
+        if not hum:
+            return {"active": False, "f0": None, "harmonics": [], "regions_active": 0}
+        w = np.array([r["hi"] - r["lo"] for r in hum], np.float64)
+        est = float(np.sum(w * [r["fit"]["est"] for r in hum]))
+        err = float(np.sum(w * [r["fit"]["err"] for r in hum]))
+        return {"active": True, "f0": float(np.sum(w * [r["fit"]["f0"] for r in hum]) / w.sum()),
+                "harmonics": sorted({k for r in hum for k in r["fit"]["harmonics"]}),
+                "reduction_db": 10 * math.log10(est / max(err, est * 1e-12)) if est > 1e-30 else 0.0,
+                "regions_active": len(hum)}
+
+    def _fit_offline(self, x: np.ndarray, detect: tuple[int, int] | None = None) -> dict:
+        """Detect (on ``x[:, detect[0]:detect[1]]``, all of it by default) and fit ``x`` (see the module docstring)."""
         fs = self.sample_rate
         none = {"active": False, "f0": None, "harmonics": []}
         if x.shape[1] < MIN_OFFLINE_S * fs or not np.any(x):
             return none
-        f0, harms = detect_hum(x.mean(axis=0), fs, mains_hz=self.mains_hz, harmonics=self.harmonics,
+        mono = x.mean(axis=0) if detect is None else x[:, detect[0]:detect[1]].mean(axis=0)
+        f0, harms = detect_hum(mono, fs, mains_hz=self.mains_hz, harmonics=self.harmonics,
                                threshold_db=self.threshold_db, segment_s=DETECT_SEGMENT_S)
         if f0 is None or not harms:
             return none
@@ -238,7 +372,7 @@ class DeHum(Stage):
         return {"active": True, "f0": float(f0), "harmonics": harms, "hop": hop, "omega": float(res["omega"]),
                 "harm": harm, "psi": np.ascontiguousarray(psi), "freq": freq,
                 "amp_re": np.ascontiguousarray(amp.real), "amp_im": np.ascontiguousarray(amp.imag),
-                "reduction_db": reduction}
+                "reduction_db": reduction, "est": est, "err": err}
 
     def _cancel(self, block: np.ndarray) -> np.ndarray:
         return hum_cancel(block, self._harm, self._lock, self._osc, self._w, self._mon, self._params)
