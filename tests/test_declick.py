@@ -42,6 +42,13 @@ def test_kernels_match_numpy_references():
     assert np.abs(out[10:210] - ar_residual_reference(x[500:700 + 24][::-1], a)[::-1]).max() < 1e-12
     # the same terms in the same order as a scalar loop: the same bits
     assert np.array_equal(out[10:210], [sum(a[k] * x[i + k] for k in range(25)) for i in range(500, 700)])
+    # eight taps per sweep, any order (fewer than eight taps, a remainder, none): still those bits
+    for order in (3, 7, 15, 32):
+        b = fit_ar(x[:1000], order)
+        for backward, sign in ((False, -1), (True, 1)):
+            residual_into(x, b, 500, 573, out, 3, backward)
+            assert np.array_equal(out[3:76], [sum(b[k] * x[i + sign * k] for k in range(order + 1))
+                                              for i in range(500, 573)]), (order, backward)
     unknown = np.array([100, 101, 102, 103, 150, 151, 160], np.int64)
     seg = x[:300].copy()
     seg[unknown] = 0.7
