@@ -308,6 +308,23 @@ def test_order_statistics_by_selection_equal_a_sort():
     # and the window-wide scale's median
     for w in (np.round(rng.standard_normal(1888), 1), np.zeros(1888), rng.standard_normal(1887), np.ones(2)):
         assert _median(w.copy(), w.size) == np.median(w)
+    # ... and its search near a guess: the same value when the bracket holds the middle, a miss
+    # (never a wrong value) when it does not, or on NaN
+    from voxpost.dsp.clickdetect import _median_near
+    buf = np.empty(4000)
+    for n in (1, 2, 3, 1887, 1888, 3001):
+        for w in (np.abs(rng.standard_normal(n)), np.round(np.abs(rng.standard_normal(n)), 1), np.zeros(n),
+                  np.r_[np.full(n // 2, 0.5), np.full(n - n // 2, 0.7)]):
+            want = np.median(w)
+            for guess, spread in ((want, 0.1), (want * 1.05, 0.1), (want * 1.5, 0.1), (want, 0.0), (0.0, 0.1),
+                                  (want * 0.9, 0.5)):
+                got, ok = _median_near(w, n, guess, spread, buf)
+                assert not ok or got == want, (n, guess, spread)
+        w = np.abs(rng.standard_normal(n)) + 0.1      # many spread-out values: a guess at the median hits
+        assert n < 1000 or _median_near(w, n, np.median(w), 0.1, buf) == (np.median(w), True)
+    w = np.abs(rng.standard_normal(1888))
+    w[5] = np.nan
+    assert not _median_near(w, w.size, np.nanmedian(w), 0.5, buf)[1]
 
 
 @pytest.mark.parametrize("name", SPEECH)

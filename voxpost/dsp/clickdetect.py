@@ -11,7 +11,8 @@ Where it hits, :func:`click_spans` says which samples make which click.
 :func:`scan_hops_reference` is its NumPy version.
 
 Order statistics (the median, the local quantile) are found by selection, not a full sort: the
-value selected is the same. Residuals are computed by :func:`voxpost.dsp.ar.residual_into`, which
+value selected is the same. The window-wide median is first sought near the last refit's
+(:func:`_median_near`: counts, then selection among the few values in a bracket), exact too. Residuals are computed by :func:`voxpost.dsp.ar.residual_into`, which
 adds each error's terms in the same order as a scalar loop, so the kernels give the same bits
 whichever of them computes a residual.
 """
@@ -22,6 +23,11 @@ import numpy as np
 from numba import njit
 
 from voxpost.dsp.ar import ar_residual_reference, autocorr, fit_ar, levinson, residual_into
+
+
+#: Half-width of the bracket around the last refit's median (relative) in :func:`scan_hops`: on
+#: 60 s of the dialogue reel every 5 ms refit's median fell inside +-10 % of the one before.
+MEDIAN_SPREAD = 0.1
 
 
 @njit(cache=True)
@@ -78,6 +84,47 @@ def _median(w, n):
     for i in range(half + 1, n):
         b = min(b, w[i])
     return (a + b) / 2
+
+
+@njit(cache=True)
+def _median_near(w, n, guess, spread, buf):
+    """``(np.median(w[:n]), True)`` when the middle values lie within ``guess * (1 +- spread)``,
+    else ``(0.0, False)``; ``w`` is left alone, ``buf`` (at least ``n``) is scratch.
+
+    A vectorised pass counts the values below and above the bracket; only if the middle ranks
+    fall inside it are the values in it gathered (a small share of them) and the rank selected
+    among those, so a good guess (the last refit's median: consecutive windows share most of
+    their samples) costs under half of :func:`_median` on all of them. The value is exact: the
+    same as :func:`_median`'s. NaN falls in no count and fails the check."""
+    half = n >> 1
+    k0 = half - 1 if (n & 1) == 0 else half           # the lower middle rank
+    lo = guess * (1.0 - spread)
+    hi = guess * (1.0 + spread)
+    below = 0
+    above = 0
+    for i in range(n):
+        v = w[i]
+        below += v < lo
+        above += v > hi
+    kept = n - below - above
+    if not (below <= k0 and half < below + kept):
+        return 0.0, False
+    m = 0
+    for i in range(n):
+        v = w[i]
+        if v >= lo and v <= hi:
+            buf[m] = v
+            m += 1
+    if m != kept:                                     # NaN: neither below, above nor inside
+        return 0.0, False
+    r0 = k0 - below
+    a = _kth_smallest(buf, kept, r0)
+    if n & 1:
+        return a, True
+    b = buf[r0 + 1]
+    for i in range(r0 + 2, kept):
+        b = min(b, buf[i])
+    return (a + b) / 2, True
 
 
 @njit(cache=True)
@@ -270,6 +317,7 @@ def scan_hops(x, s0, n_hops, hop, lookahead, window, hann, refit, now0, model_a,
     span = cache.shape[1]
     fwd, bwd = cache[0], cache[1]
     work = np.empty(max(window, local))
+    scratch = np.empty(window)
     if cache_pos[0] == 0:                              # nothing kept is for this model
         cache_pos[:] = 0
         cache_pos[0] = 1
@@ -291,7 +339,11 @@ def scan_hops(x, s0, n_hops, hop, lookahead, window, hann, refit, now0, model_a,
             i0 = end - window + order - f0
             for j in range(n):
                 work[j] = abs(fwd[i0 + j])
-            model_state[0] = max(1.4826 * _median(work, n), scale_floor)
+            # the last refit's median as the guess (exact either way; a miss selects among all)
+            med, ok = _median_near(work, n, model_state[0] / 1.4826, MEDIAN_SPREAD, scratch)
+            if not ok:
+                med = _median(work, n)
+            model_state[0] = max(1.4826 * med, scale_floor)
             model_state[1] = now + refit
             model_state[2] = 1.0
             i0 = end - local - f0
