@@ -236,28 +236,37 @@ def apply_gains(spec, gain, learned, g_min, mode, noise):
 
     Returns ``(noise_in, noise_out)``: ``sum N * frames`` and ``sum N * G^2`` with ``N`` the
     noise estimate ``[rows, bins]`` clipped at 0 (negative while warming up).
+
+    Per frame: the gains combined and applied in sweeps that vectorise, then the noise sum in
+    its own sweep (in bin order, as before: the same bits).
     """
     rows, frames, bins = spec.shape
     g_floor = np.float32(g_min)
     total_in = 0.0
     total_out = 0.0
     for r in range(rows):
+        nz = noise[r]
         for b in range(bins):
-            n = noise[r, b]
+            n = nz[b]
             if n > 0.0:
                 total_in += n * frames
         for f in range(frames):
-            for b in range(bins):
-                g = gain[r, f, b]
-                if mode != 0:
-                    m = learned[r, f, b]
+            gr, sr = gain[r, f], spec[r, f]
+            if mode != 0:
+                lr = learned[r, f]
+                for b in range(bins):
+                    m = lr[b]
                     m = m if m > g_floor else g_floor
-                    g = m if mode == 1 or m < g else g
-                gain[r, f, b] = g
-                spec[r, f, b] *= g
-                n = noise[r, b]
+                    g = gr[b]
+                    gr[b] = m if mode == 1 or m < g else g
+            for b in range(bins):
+                g = gr[b]
+                v = sr[b]
+                sr[b] = complex(v.real * g, v.imag * g)    # spec * g, without the complex product
+            for b in range(bins):
+                n = nz[b]
                 if n > 0.0:
-                    total_out += n * np.float64(g) ** 2
+                    total_out += n * np.float64(gr[b]) ** 2
     return total_in, total_out
 
 
