@@ -325,6 +325,16 @@ def test_order_statistics_by_selection_equal_a_sort():
     w = np.abs(rng.standard_normal(1888))
     w[5] = np.nan
     assert not _median_near(w, w.size, np.nanmedian(w), 0.5, buf)[1]
+    # the local quantile's search near a guess, the same way
+    from voxpost.dsp.clickdetect import _quantile, _quantile_near
+    for n, q in ((384, 0.35 * 383), (129, 0.35 * 128), (50, 49.0), (64, 0.0), (1, 0.0)):
+        for w in (np.abs(rng.standard_normal(n)) + 0.1, np.round(np.abs(rng.standard_normal(n)), 1), np.zeros(n)):
+            want = _quantile(w.copy(), n, q)
+            for guess, spread in ((want, 0.3), (want * 1.2, 0.3), (want * 2, 0.3), (want, 0.0), (0.0, 0.3)):
+                got, ok = _quantile_near(w, n, q, guess, spread, buf)
+                assert not ok or got == want, (n, q, guess, spread)
+        w = np.abs(rng.standard_normal(n)) + 0.1
+        assert n < 300 or _quantile_near(w, n, q, _quantile(w.copy(), n, q), 0.3, buf) == (_quantile(w.copy(), n, q), True)
 
 
 @pytest.mark.parametrize("name", SPEECH)
