@@ -3,7 +3,7 @@ slowly (the ``short_term`` mode of :class:`voxpost.clean.loudness.Loudness`), on
 block.
 
 Per sample: K-weighting (the two biquads of :func:`voxpost.clean.bs1770.k_weighting_sos` through
-:func:`voxpost.dsp.biquad.sos_sample`, rounded to float32 as :func:`voxpost.dsp.biquad.sosfilt` does), the
+:func:`voxpost.dsp.biquad.sosfilt_serial`, rounded to float32 as :func:`voxpost.dsp.biquad.sosfilt` does), the
 channel-weighted power ``sum_c w_c k_c^2`` accumulated over hops of ``hop`` samples. At the end of
 each hop its mean square enters a ring of the last ``nhops`` hops; the short-term loudness is
 ``-0.691 + 10 log10(mean of the ring)`` (over the hops seen so far while it fills), and when it is
@@ -31,7 +31,7 @@ import numpy as np
 from numba import njit
 
 from voxpost.dsp import vecmath
-from voxpost.dsp.biquad import sos_sample
+from voxpost.dsp.biquad import sosfilt_serial
 
 #: Slots of the ``st`` state vector.
 HOP_ACC, HOP_POS, HOPS_SEEN, GAIN_DB, DESIRED_DB, SHORT_TERM_LUFS, LUFS_IN = range(7)
@@ -85,12 +85,12 @@ def short_term_block(x, sos, weights, zi, ring, st, params, out):
     channels, frames = x.shape
     hop = int(params[0])
     target, hold_below, coef, max_gain, max_cut = params[1], params[2], params[3], params[4], params[5]
+    kw = sosfilt_serial(sos, x, zi)         # K-weighted, rounded to float32 as sosfilt does
     power = np.zeros(frames)
     for c in range(channels):               # channels in order per sample, as the sum needs
-        z = zi[c]
         w = weights[c]
         for n in range(frames):
-            k = np.float64(np.float32(sos_sample(sos, z, np.float64(x[c, n]))))
+            k = np.float64(kw[c, n])
             power[n] += w * k * k
     acc = st[HOP_ACC]
     pos = int(st[HOP_POS])
