@@ -184,7 +184,7 @@ def _step_branchless(p_in, noise, p_bar, prev_clean, a_n, a_p, xi_h1, a_dd, xi_m
     return g, n, pb, pc
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath={"contract"})
 def spectral_gain(power, noise, p_bar, prev_clean, params, gain):
     """Gains ``gain[rows, frames, bins]`` (float32, written) for ``power[rows, frames, bins]``.
 
@@ -198,7 +198,10 @@ def spectral_gain(power, noise, p_bar, prev_clean, params, gain):
     table lookups, then :func:`_finish_branchless`), the same arithmetic as
     :func:`_step_branchless` bin by bin, so the same bits: the table's gathers inside the long
     vectorised step cost as much as the rest of it (measured: 32 -> 23.5 us for four frames of
-    481 bins).
+    481 bins). Compiled with fused multiply-add (``fastmath={"contract"}`` only: no
+    reassociation, no approximate functions), another ~15 %: the state moves from the unfused
+    arithmetic's by rounding (6e-15 relative over 400 frames), the float32 gains and the
+    denoiser's output on the 60 s reel not at all.
     """
     rows, frames, bins = power.shape
     a_n, a_p, xh1, a_dd, xmin, gmin = params[0], params[1], params[2], params[3], params[4], params[5]
