@@ -42,6 +42,13 @@ def test_kernels_match_numpy_references():
     assert np.abs(out[10:210] - ar_residual_reference(x[500:700 + 24][::-1], a)[::-1]).max() < 1e-12
     # the same terms in the same order as a scalar loop: the same bits
     assert np.array_equal(out[10:210], [sum(a[k] * x[i + k] for k in range(25)) for i in range(500, 700)])
+    # eight taps per sweep, any order (fewer than eight taps, a remainder, none): still those bits
+    for order in (3, 7, 15, 32):
+        b = fit_ar(x[:1000], order)
+        for backward, sign in ((False, -1), (True, 1)):
+            residual_into(x, b, 500, 573, out, 3, backward)
+            assert np.array_equal(out[3:76], [sum(b[k] * x[i + sign * k] for k in range(order + 1))
+                                              for i in range(500, 573)]), (order, backward)
     unknown = np.array([100, 101, 102, 103, 150, 151, 160], np.int64)
     seg = x[:300].copy()
     seg[unknown] = 0.7
@@ -301,6 +308,33 @@ def test_order_statistics_by_selection_equal_a_sort():
     # and the window-wide scale's median
     for w in (np.round(rng.standard_normal(1888), 1), np.zeros(1888), rng.standard_normal(1887), np.ones(2)):
         assert _median(w.copy(), w.size) == np.median(w)
+    # ... and its search near a guess: the same value when the bracket holds the middle, a miss
+    # (never a wrong value) when it does not, or on NaN
+    from voxpost.dsp.clickdetect import _median_near
+    buf = np.empty(4000)
+    for n in (1, 2, 3, 1887, 1888, 3001):
+        for w in (np.abs(rng.standard_normal(n)), np.round(np.abs(rng.standard_normal(n)), 1), np.zeros(n),
+                  np.r_[np.full(n // 2, 0.5), np.full(n - n // 2, 0.7)]):
+            want = np.median(w)
+            for guess, spread in ((want, 0.1), (want * 1.05, 0.1), (want * 1.5, 0.1), (want, 0.0), (0.0, 0.1),
+                                  (want * 0.9, 0.5)):
+                got, ok = _median_near(w, n, guess, spread, buf)
+                assert not ok or got == want, (n, guess, spread)
+        w = np.abs(rng.standard_normal(n)) + 0.1      # many spread-out values: a guess at the median hits
+        assert n < 1000 or _median_near(w, n, np.median(w), 0.1, buf) == (np.median(w), True)
+    w = np.abs(rng.standard_normal(1888))
+    w[5] = np.nan
+    assert not _median_near(w, w.size, np.nanmedian(w), 0.5, buf)[1]
+    # the local quantile's search near a guess, the same way
+    from voxpost.dsp.clickdetect import _quantile, _quantile_near
+    for n, q in ((384, 0.35 * 383), (129, 0.35 * 128), (50, 49.0), (64, 0.0), (1, 0.0)):
+        for w in (np.abs(rng.standard_normal(n)) + 0.1, np.round(np.abs(rng.standard_normal(n)), 1), np.zeros(n)):
+            want = _quantile(w.copy(), n, q)
+            for guess, spread in ((want, 0.3), (want * 1.2, 0.3), (want * 2, 0.3), (want, 0.0), (0.0, 0.3)):
+                got, ok = _quantile_near(w, n, q, guess, spread, buf)
+                assert not ok or got == want, (n, q, guess, spread)
+        w = np.abs(rng.standard_normal(n)) + 0.1
+        assert n < 300 or _quantile_near(w, n, q, _quantile(w.copy(), n, q), 0.3, buf) == (_quantile(w.copy(), n, q), True)
 
 
 @pytest.mark.parametrize("name", SPEECH)

@@ -58,6 +58,16 @@ def test_serial_kernel_is_the_parallel_one_bit_for_bit():
             assert np.array_equal(z1, z2)
             assert np.array_equal(sosfilt_block(sos, blk, z3), y1)
         assert np.abs(sosfilt_serial(sos, x, np.zeros_like(z1)) - sosfilt_reference(sos, x, np.zeros_like(z1))).max() < 1e-6
+    # one and two sections (state in locals) and three (the general loop): the parallel kernel's bits
+    from scipy import signal
+    x = _case(seed=9, channels=2, frames=2000)[1]
+    for order in (1, 2, 4, 6):
+        sos = np.ascontiguousarray(signal.butter(order, 70, "highpass", fs=48000, output="sos"))
+        z1, z2 = np.zeros((2, sos.shape[0], 2)), np.zeros((2, sos.shape[0], 2))
+        for i in range(0, 2000, 480):
+            blk = np.ascontiguousarray(x[:, i:i + 480])
+            assert np.array_equal(sosfilt(sos, blk, z1), sosfilt_serial(sos, blk, z2)), order
+            assert np.array_equal(z1, z2), order
 
 
 def test_cuda_kernel_in_simulator():

@@ -42,6 +42,12 @@ def test_truepeak_kernel_matches_reference_across_blocks(rate):
     cuts = [0, 1, 480, 481, 3000, 6000]
     got = np.concatenate([tp.truepeak_block(x[:, a:b], poly, hist) for a, b in zip(cuts, cuts[1:])], axis=1)
     assert np.abs(got - ref).max() <= 1e-6
+    # each phase's sum in order of k, as a scalar loop adds it: the same bits
+    line = np.r_[np.zeros(poly.shape[1] - 1), x[0, :200].astype(np.float64)]
+    nh = poly.shape[1] - 1
+    want = [max(abs(sum(poly[p, k] * line[nh + m - k] for k in range(poly.shape[1]))) for p in range(poly.shape[0]))
+            for m in range(200)]
+    assert np.array_equal(tp.truepeak_block(x[:1, :200], poly, tp.new_history(1, poly))[0], want)
 
 
 def test_truepeak_never_below_sample_peak():

@@ -22,7 +22,8 @@ only a hop where something crosses the threshold comes back to Python for steps 
 fresh local scale; the scan reuses the one computed at the last refit). While a model stands the
 scan keeps the residuals it has computed (consecutive hops' ranges overlap), so each sample's
 are computed once per model, and a refit's window residual serves its first hop too. Cost at
-48 kHz, one core (CPU time, 60 s of dialogue): RTF about 0.011 on clean speech, 0.02 under
+48 kHz, one core (CPU time, 60 s of dialogue): RTF about 0.007 on clean speech (0.011 before the
+refits' order statistics were sought near the last refit's), 0.02 under
 dense crackle (more hops come back to Python), most of it the refits.
 
 Streaming: the stage buffers ``latency_samples`` of lookahead (1.5 ms hop + ``max_click_ms`` +

@@ -87,26 +87,29 @@ def frame_block(x, buf, fill, hop, analysis):
     ``[channels, frames]`` (float32).
 
     ``buf`` ``[channels, window]`` holds the last ``window - hop`` samples before the next frame's
-    new hop, then the ``fill[0]`` samples of that hop received so far; both are updated.
+    new hop, then the ``fill[0]`` samples of that hop received so far; both are updated. The
+    kept samples and the block are laid end to end once, the frames windowed from there, and
+    what the next block needs copied back (not a shift of the buffer per frame).
     """
     channels, frames = x.shape
     window = buf.shape[1]
     keep = window - hop
     f0 = fill[0]
+    have = keep + f0
+    total = have + frames
     n = (f0 + frames) // hop
     out = np.empty((channels, n, window), np.float32)
+    line = np.empty(total, np.float32)
     for c in range(channels):
-        f = f0
-        k = 0
-        for i in range(frames):
-            buf[c, keep + f] = x[c, i]
-            f += 1
-            if f == hop:
-                for j in range(window):
-                    out[c, k, j] = buf[c, j] * analysis[j]
-                buf[c, :keep] = buf[c, hop:].copy()
-                k += 1
-                f = 0
+        line[:have] = buf[c, :have]
+        line[have:] = x[c]
+        for k in range(n):
+            seg = line[k * hop:k * hop + window]
+            o = out[c, k]
+            for j in range(window):
+                o[j] = seg[j] * analysis[j]
+        rest = total - n * hop
+        buf[c, :rest] = line[n * hop:total]
     fill[0] = (f0 + frames) % hop
     return out
 
