@@ -293,7 +293,8 @@ def test_click_spans_kernel_matches_reference(corpus):
 def test_order_statistics_by_selection_equal_a_sort():
     """Ties, digital silence and NaN: the local quantile picks exactly the value a full sort of
     the same residuals picks (NaN sorts last)."""
-    from voxpost.dsp.clickdetect import _median, local_quantile
+    from voxpost.dsp.clickdetect import local_quantile
+    from voxpost.dsp.orderstat import _median
     rng = np.random.default_rng(2)
     a = np.r_[1.0, -0.5, 0.1]
     with_nan = rng.standard_normal(3000)
@@ -310,7 +311,7 @@ def test_order_statistics_by_selection_equal_a_sort():
         assert _median(w.copy(), w.size) == np.median(w)
     # ... and its search near a guess: the same value when the bracket holds the middle, a miss
     # (never a wrong value) when it does not, or on NaN
-    from voxpost.dsp.clickdetect import _median_near
+    from voxpost.dsp.orderstat import _median_near
     buf = np.empty(4000)
     for n in (1, 2, 3, 1887, 1888, 3001):
         for w in (np.abs(rng.standard_normal(n)), np.round(np.abs(rng.standard_normal(n)), 1), np.zeros(n),
@@ -326,7 +327,7 @@ def test_order_statistics_by_selection_equal_a_sort():
     w[5] = np.nan
     assert not _median_near(w, w.size, np.nanmedian(w), 0.5, buf)[1]
     # the local quantile's search near a guess, the same way
-    from voxpost.dsp.clickdetect import _quantile, _quantile_near
+    from voxpost.dsp.orderstat import _quantile, _quantile_near
     for n, q in ((384, 0.35 * 383), (129, 0.35 * 128), (50, 49.0), (64, 0.0), (1, 0.0)):
         for w in (np.abs(rng.standard_normal(n)) + 0.1, np.round(np.abs(rng.standard_normal(n)), 1), np.zeros(n)):
             want = _quantile(w.copy(), n, q)
