@@ -281,7 +281,8 @@ class Crosstalk:
         n = out.shape[1]
         ramp = np.full(n, d, np.float32)
         k = min(n, int(self.RAMP_S * rate))
-        ramp[:k] = np.linspace(self._d, d, k, endpoint=False, dtype=np.float32) if k else ramp[:k]
+        if k:
+            ramp[:k] = np.linspace(self._d, d, k, endpoint=False, dtype=np.float32)
         self._d = d
         return (out + ramp * removed).astype(np.float32)
 

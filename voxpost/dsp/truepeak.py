@@ -38,6 +38,8 @@ from functools import lru_cache
 import numpy as np
 from numba import njit
 
+from voxpost.dsp.taps import taps_into
+
 #: Interpolator taps per polyphase branch (the filter has ``factor * TAPS + 1`` taps in all).
 TAPS = 16
 #: Kaiser window beta of the interpolator (about 70 dB image rejection, flat to ~0.75 Nyquist).
@@ -101,31 +103,7 @@ def truepeak_block(x: np.ndarray, poly: np.ndarray, hist: np.ndarray) -> np.ndar
         best = out[c]
         for p in range(factor):
             acc[:] = 0.0
-            k = 0
-            while k + 8 <= ntap:      # eight taps per sweep, each sum still in order of k
-                c0, c1, c2, c3 = poly[p, k], poly[p, k + 1], poly[p, k + 2], poly[p, k + 3]
-                c4, c5, c6, c7 = poly[p, k + 4], poly[p, k + 5], poly[p, k + 6], poly[p, k + 7]
-                b = nh - k
-                s0, s1, s2, s3 = line[b:b + frames], line[b - 1:b - 1 + frames], line[b - 2:b - 2 + frames], \
-                    line[b - 3:b - 3 + frames]
-                s4, s5, s6, s7 = line[b - 4:b - 4 + frames], line[b - 5:b - 5 + frames], \
-                    line[b - 6:b - 6 + frames], line[b - 7:b - 7 + frames]
-                for m in range(frames):
-                    v = acc[m] + c0 * s0[m]
-                    v = v + c1 * s1[m]
-                    v = v + c2 * s2[m]
-                    v = v + c3 * s3[m]
-                    v = v + c4 * s4[m]
-                    v = v + c5 * s5[m]
-                    v = v + c6 * s6[m]
-                    acc[m] = v + c7 * s7[m]
-                k += 8
-            while k < ntap:
-                coef = poly[p, k]
-                src = line[nh - k:nh - k + frames]
-                for m in range(frames):
-                    acc[m] += coef * src[m]
-                k += 1
+            taps_into(acc, line, nh, -1, poly[p], frames)
             for m in range(frames):
                 v = acc[m] if acc[m] >= 0.0 else -acc[m]
                 if v > best[m]:
